@@ -1,0 +1,1 @@
+"""Node families shipped with flowwire, one package each (core, mqtt, openai)."""

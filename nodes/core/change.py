@@ -1,0 +1,167 @@
+"""change: set, change, delete or move properties, with Node-RED's rule format."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runtime import Msg, Node, NodeProps, register
+from runtime._routing import clone
+from runtime.properties import Getter, compile_value, delete_path, get_path, parse_path, set_path, split_store
+
+Apply = Callable[[Msg, Node], None]
+
+
+class ChangeRule(BaseModel):
+    """One rule: `t` action on property `p` (of `pt`), with `to`/`tot` and `from`/`fromt`."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    t: Literal["set", "change", "delete", "move"]
+    p: str
+    pt: Literal["msg", "flow", "global"] = "msg"
+    to: Any = ""
+    tot: str = "str"
+    from_: Any = Field("", alias="from")
+    fromt: str = "str"
+    dc: bool = Field(False, description="deep-copy a value taken from msg")
+
+
+class ChangeProps(NodeProps):
+    rules: list[ChangeRule] = Field(default_factory=list)
+
+
+def _target(scope: str, path: str) -> tuple[Callable[[Msg, Node], Any], Callable[[Msg, Node, Any], None], Callable[[Msg, Node], None]]:
+    """get/set/delete for a property of msg, flow or global context."""
+    if scope == "msg":
+        keys = parse_path(path)
+        return (lambda msg, node: get_path(msg, keys)), (lambda msg, node, v: set_path(msg, keys, v)), (lambda msg, node: delete_path(msg, keys))
+    store, key = split_store(path)
+    parse_path(key)
+
+    def ctx(node: Node) -> Any:
+        return node.flow_context if scope == "flow" else node.global_context
+
+    return (
+        lambda msg, node: ctx(node).get(key, store),
+        lambda msg, node, v: ctx(node).set(key, v, store),
+        lambda msg, node: ctx(node).set(key, None, store),
+    )
+
+
+def _js_replacement(text: str) -> str:
+    """JavaScript's `$1` / `$&` in a replacement string, in Python's terms."""
+    return re.sub(r"\$(\d+|&)", lambda m: r"\g<0>" if m.group(1) == "&" else rf"\g<{m.group(1)}>", text.replace("\\", "\\\\"))
+
+
+def _compile(rule: ChangeRule) -> Apply:
+    get, put, remove = _target(rule.pt, rule.p)
+    if rule.t == "delete":
+        return lambda msg, node: remove(msg, node)
+    if rule.t == "move":
+        if rule.tot not in ("msg", "flow", "global"):
+            raise ValueError(f"move needs a msg/flow/global destination, not {rule.tot!r}")
+        _, put_to, _ = _target(rule.tot, str(rule.to))
+
+        def move(msg: Msg, node: Node) -> None:
+            value = get(msg, node)
+            remove(msg, node)
+            put_to(msg, node, value)
+
+        return move
+    value: Getter = compile_value(rule.to, rule.tot)
+    if rule.t == "set":
+        if rule.pt == "msg" and rule.tot != "msg":
+            keys = parse_path(rule.p)
+            if len(keys) == 1:
+                head = keys[0]
+
+                def set_top(msg: Msg, node: Node) -> None:
+                    msg[head] = value(msg, node)  # type: ignore[index]
+
+                return set_top
+            return lambda msg, node: set_path(msg, keys, value(msg, node))
+        if rule.tot == "msg" and rule.dc:
+            return lambda msg, node: put(msg, node, clone(value(msg, node)))
+        return lambda msg, node: put(msg, node, value(msg, node))
+    return _compile_change(rule, get, put, value)
+
+
+def _compile_change(rule: ChangeRule, get: Callable[[Msg, Node], Any], put: Callable[[Msg, Node, Any], None], value: Getter) -> Apply:
+    if rule.fromt == "re":
+        pattern = re.compile(str(rule.from_))
+    else:
+        from_value = compile_value(rule.from_, rule.fromt)
+        pattern = None
+
+    def change(msg: Msg, node: Node) -> None:
+        current = get(msg, node)
+        replacement = value(msg, node)
+        if isinstance(current, str):
+            if pattern is not None:
+                regex = pattern
+            else:
+                target = from_value(msg, node)
+                if isinstance(target, re.Pattern):
+                    regex = target
+                else:
+                    if current == str(target) and not isinstance(replacement, str):
+                        put(msg, node, replacement)
+                        return
+                    regex = re.compile(re.escape(str(target)))
+            if regex.fullmatch(current) and not isinstance(replacement, str):
+                put(msg, node, replacement)
+            else:
+                put(msg, node, regex.sub(_js_replacement(str(replacement)), current))
+        elif isinstance(current, (int, float)) and pattern is None:
+            target = from_value(msg, node)
+            try:
+                matched = float(target) == current
+            except (TypeError, ValueError):
+                matched = False
+            if matched:
+                put(msg, node, replacement)
+        elif isinstance(current, bool) and pattern is None and str(from_value(msg, node)).lower() == str(current).lower():
+            put(msg, node, replacement)
+
+    return change
+
+
+@register("change")
+class Change(Node):
+    """Sets, changes (search and replace), deletes or moves message and context properties."""
+
+    Props = ChangeProps
+    props: ChangeProps
+
+    @classmethod
+    def check(cls, props: ChangeProps) -> list[tuple[str, str]]:
+        problems = []
+        for index, rule in enumerate(props.rules):
+            try:
+                _compile(rule)
+            except Exception as exc:
+                field = "to" if "from" not in str(exc) and rule.fromt != "re" else "from"
+                problems.append((f"rules.{index}.{field}", f"{rule.t} rule on {rule.pt}.{rule.p}: {exc}"))
+        return problems
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rules = [_compile(rule) for rule in self.props.rules]
+        if len(rules) == 1:
+            only = rules[0]
+
+            def on_input(msg: Msg) -> Msg:
+                only(msg, self)
+                return msg
+
+            self.on_input = on_input  # type: ignore[method-assign]
+        self._rules = rules
+
+    def on_input(self, msg: Msg) -> Msg:
+        for apply in self._rules:
+            apply(msg, self)
+        return msg

@@ -1,0 +1,188 @@
+"""function: a Python function body that receives `msg`.
+
+The code is the body of `def f(msg, node, context, flow, global_, env)`; it
+returns what Node-RED's function returns (a msg, a list per port, or None).
+If the body uses `await` it becomes an `async def` automatically and the node
+runs it as an async handler; otherwise it is the synchronous fast path.
+Inside, `msg.payload` works beside `msg["payload"]`.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import textwrap
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from runtime import Msg, Node, NodeError, NodeProps, Output, register
+from runtime._routing import clone
+
+
+class AttrDict(dict):  # type: ignore[type-arg]
+    """A msg that also answers attribute access; nested dicts are wrapped when reached."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self.get(name)
+        if type(value) is dict:
+            value = AttrDict(value)
+            self[name] = value
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        self.pop(name, None)
+
+
+class _Env:
+    """`env.get("NAME")`, as in Node-RED."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return os.environ.get(name, default)
+
+
+class _NodeAPI:
+    """The `node` object a function sees: send, warn, error, status, done."""
+
+    def __init__(self, node: Function) -> None:
+        self._node = node
+        self.id = node.id
+        self.name = node.name
+        self.log = node.log
+
+    def send(self, output: Output, clone_msg: bool = True) -> None:
+        self._node.send(clone(output) if clone_msg else output)
+
+    def warn(self, text: Any) -> None:
+        self._node.warn(str(text))
+
+    def error(self, err: Any, msg: Msg | None = None) -> None:
+        self._node.error(err if isinstance(err, Exception) else str(err), msg)
+
+    def status(self, fill: Any = None, shape: str | None = None, text: Any = None) -> None:
+        self._node.status(fill, shape, text)
+
+    def done(self) -> None:
+        """Accepted for Node-RED compatibility; returning from the body is done."""
+
+
+_PARAMS = "msg, node, context, flow, global_, env"
+
+
+def _is_async(tree: ast.Module) -> bool:
+    class Finder(ast.NodeVisitor):
+        found = False
+
+        def visit_Await(self, node: ast.Await) -> None:
+            self.found = True
+
+        visit_AsyncFor = visit_AsyncWith = visit_Await  # type: ignore[assignment]
+
+        def visit_FunctionDef(self, node: Any) -> None:
+            return None
+
+        visit_AsyncFunctionDef = visit_Lambda = visit_FunctionDef
+
+    finder = Finder()
+    finder.visit(tree)
+    return finder.found
+
+
+def compile_body(code: str, name: str) -> Callable[..., Any]:
+    """Compile a function body; SyntaxError lines are the body's own lines."""
+    body = textwrap.dedent(code or "") or "pass"
+    try:
+        tree = ast.parse(body, filename=name)
+    except SyntaxError as exc:
+        raise SyntaxError(exc.msg, (name, exc.lineno, exc.offset, exc.text)) from None
+    prefix = "async def" if _is_async(tree) else "def"
+    source = f"{prefix} __flowwire_function__({_PARAMS}):\n" + textwrap.indent(body, "    ")
+    try:
+        compiled = compile(source, name, "exec")
+    except SyntaxError as exc:
+        lineno = (exc.lineno or 1) - 1
+        raise SyntaxError(exc.msg, (name, max(1, lineno), exc.offset, exc.text)) from None
+    namespace: dict[str, Any] = {"__name__": f"flowwire.function.{name}"}
+    exec(compiled, namespace)  # noqa: S102 - running the user's flow code is the point of this node
+    return namespace["__flowwire_function__"]  # type: ignore[no-any-return]
+
+
+class FunctionProps(NodeProps):
+    func: str = Field("return msg", description="Python body receiving msg, node, context, flow, global_, env")
+    outputs: int = Field(1, ge=0, description="number of output ports")
+    initialize: str = Field("", description="body run once at start (same names, no msg)")
+    finalize: str = Field("", description="body run once at close")
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, AttrDict):
+        return dict(value)
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+@register("function")
+class Function(Node):
+    """Runs Python code on each message (Node-RED's function node, in Python)."""
+
+    Props = FunctionProps
+    props: FunctionProps
+    raw_fields: ClassVar[frozenset[str]] = frozenset({"func", "initialize", "finalize"})
+
+    @classmethod
+    def check(cls, props: FunctionProps) -> list[tuple[str, str]]:
+        problems = []
+        for field_name in ("func", "initialize", "finalize"):
+            try:
+                compile_body(getattr(props, field_name), field_name)
+            except SyntaxError as exc:
+                problems.append((field_name, f"code does not compile: {exc.msg} (line {exc.lineno} of the code)"))
+        return problems
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._func = compile_body(self.props.func, f"{self.id}.func")
+        self._api = _NodeAPI(self)
+        self._env = _Env()
+        if inspect.iscoroutinefunction(self._func):
+            self.on_input = self._on_input_async  # type: ignore[method-assign]
+            self._receive = self._receive_async  # type: ignore[method-assign]
+
+    def _args(self, msg: Any) -> tuple[Any, ...]:
+        return (msg, self._api, self.context, self.flow_context, self.global_context, self._env)
+
+    def on_input(self, msg: Msg) -> Output:
+        return _unwrap(self._func(*self._args(AttrDict(msg))))
+
+    async def _on_input_async(self, msg: Msg) -> Output:
+        return _unwrap(await self._func(*self._args(AttrDict(msg))))
+
+    async def _run_hook(self, code: str, label: str) -> None:
+        if not code.strip():
+            return
+        hook = compile_body(code, f"{self.id}.{label}")
+        try:
+            result = hook(*self._args(None))
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            raise NodeError(f"{label} code failed: {type(exc).__name__}: {exc}") from exc
+
+    async def start(self) -> None:
+        try:
+            await self._run_hook(self.props.initialize, "initialize")
+        except NodeError as exc:
+            self.error(exc)
+
+    async def close(self) -> None:
+        await self._run_hook(self.props.finalize, "finalize")

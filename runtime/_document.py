@@ -1,0 +1,205 @@
+"""Reading flow documents: YAML or JSON, Node-RED's node model, with line numbers.
+
+A document is Node-RED's flat list of node objects (so a `flows.json` export
+is a document as it stands; JSON is YAML) or a mapping with `nodes:` and
+optional `settings:` and `modules:`. YAML adds conveniences for hand-written
+flows, normalised here so that nothing after this module sees them:
+`wires: [b, c]` is `[[b, c]]`, `wires: b` is `[[b]]`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._errors import Problem
+
+#: Keys every node may carry that are not properties of its type.
+COMMON_KEYS = frozenset({"id", "type", "name", "z", "g", "d", "wires", "credentials"})
+#: Keys the Node-RED editor writes that mean nothing to the runtime.
+EDITOR_KEYS = frozenset(
+    {"x", "y", "w", "h", "info", "l", "inputLabels", "outputLabels", "icon", "color", "style", "label", "_users", "outputs", "inputs"}
+)
+_DOC_KEYS = frozenset({"nodes", "settings", "modules", "name", "description"})
+
+
+class _LineDict(dict):  # type: ignore[type-arg]
+    """A mapping that remembers where it and each of its keys started in the file."""
+
+    line: int | None = None
+    key_lines: dict[str, int]
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loading only; mappings remember their line numbers."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+        self.flatten_mapping(node)
+        result = _LineDict()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            result[key] = self.construct_object(value_node, deep=True)
+            if isinstance(key, str):
+                result.key_lines[key] = key_node.start_mark.line + 1
+        return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
+
+
+@dataclass
+class NodeSpec:
+    """One node object from a document, before its type's model is applied."""
+
+    id: str
+    type: str
+    raw: dict[str, Any]
+    file: str
+    line: int | None
+    name: str = ""
+    z: str = ""
+    g: str = ""
+    disabled: bool = False
+    wires: list[list[str]] = field(default_factory=list)
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+    def field_line(self, name: str | None) -> int | None:
+        return self.key_lines.get(name or "", self.line) if name else self.line
+
+
+@dataclass
+class Document:
+    path: str
+    nodes: list[NodeSpec]
+    settings: dict[str, Any]
+    modules: list[str]
+
+
+def load(path: str | Path, problems: list[Problem]) -> Document | None:
+    """Parse one file; problems are appended, never raised."""
+    path = Path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(Problem(f"cannot read the file: {exc.strerror or exc}", file=name))
+        return None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        problems.append(Problem(f"not valid YAML/JSON: {exc.problem or exc}", file=name, line=line))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(f"not valid YAML/JSON: {exc}", file=name))
+        return None
+
+    return from_data(data, name, problems, _sidecar_credentials(path, problems))
+
+
+def from_data(data: Any, name: str, problems: list[Problem], credentials: dict[str, dict[str, Any]] | None = None) -> Document | None:
+    """Build a document from already-parsed data (a list of nodes or a mapping with `nodes:`)."""
+    settings: dict[str, Any] = {}
+    modules: list[str] = []
+    if isinstance(data, dict):
+        for key in data:
+            if key not in _DOC_KEYS:
+                problems.append(
+                    Problem(f"unknown top-level key (expected one of: {', '.join(sorted(_DOC_KEYS))})", file=name, line=_line(data, key), field=str(key))
+                )
+        items = data.get("nodes")
+        settings = dict(data.get("settings") or {})
+        modules_value = data.get("modules") or []
+        if not isinstance(modules_value, list) or not all(isinstance(m, str) for m in modules_value):
+            problems.append(Problem("modules must be a list of module names or .py paths", file=name, line=_line(data, "modules"), field="modules"))
+        else:
+            modules = modules_value
+        if not isinstance(items, list):
+            problems.append(Problem("a flow document is a list of nodes or a mapping with a 'nodes:' list", file=name, line=getattr(data, "line", None), field="nodes"))
+            return None
+    elif isinstance(data, list):
+        items = data
+    elif data is None:
+        items = []
+    else:
+        problems.append(Problem("a flow document is a list of nodes or a mapping with a 'nodes:' list", file=name))
+        return None
+
+    specs = [spec for index, item in enumerate(items) if (spec := _node(item, index, name, credentials or {}, problems)) is not None]
+    return Document(path=name, nodes=specs, settings=settings, modules=modules)
+
+
+def _line(mapping: Any, key: str) -> int | None:
+    lines = getattr(mapping, "key_lines", None)
+    return lines.get(key) if lines else getattr(mapping, "line", None)
+
+
+def _sidecar_credentials(path: Path, problems: list[Problem]) -> dict[str, dict[str, Any]]:
+    """Node-RED keeps credentials beside the flow as `<name>_cred.json` ({node id: {key: value}})."""
+    cred = path.with_name(f"{path.stem}_cred.json")
+    if not cred.is_file():
+        return {}
+    try:
+        data = json.loads(cred.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        problems.append(Problem(f"cannot read credentials: {exc}", file=str(cred)))
+        return {}
+    if not isinstance(data, dict) or "$" in data:
+        problems.append(Problem("encrypted or malformed credentials file; flowwire reads plain {node id: {key: value}} JSON", file=str(cred)))
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+
+
+def _node(item: Any, index: int, file: str, credentials: dict[str, dict[str, Any]], problems: list[Problem]) -> NodeSpec | None:
+    line = getattr(item, "line", None)
+    if not isinstance(item, dict):
+        problems.append(Problem(f"node #{index + 1} is not a mapping", file=file, line=line))
+        return None
+    node_id, node_type = item.get("id"), item.get("type")
+    if not isinstance(node_id, str) or not node_id:
+        problems.append(Problem(f"node #{index + 1} has no 'id' (a non-empty string)", file=file, line=line, field="id"))
+        return None
+    if not isinstance(node_type, str) or not node_type:
+        problems.append(Problem("node has no 'type'", file=file, line=line, node_id=node_id, field="type"))
+        return None
+    spec = NodeSpec(
+        id=node_id,
+        type=node_type,
+        raw={k: v for k, v in item.items() if k not in COMMON_KEYS and k not in EDITOR_KEYS},
+        file=file,
+        line=line,
+        name=str(item.get("name") or ""),
+        z=str(item.get("z") or ""),
+        g=str(item.get("g") or ""),
+        disabled=bool(item.get("d")),
+        key_lines=dict(getattr(item, "key_lines", {})),
+    )
+    if node_type == "tab" and item.get("disabled"):
+        spec.disabled = True
+    creds = {**(item.get("credentials") or {}), **credentials.get(node_id, {})} if isinstance(item.get("credentials", {}), dict) else {}
+    for key, value in creds.items():
+        spec.raw.setdefault(key, value)
+    spec.wires = _wires(item.get("wires"), spec, problems)
+    return spec
+
+
+def _wires(value: Any, spec: NodeSpec, problems: list[Problem]) -> list[list[str]]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [[value]]
+    if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return [list(value)]
+        if all(isinstance(v, list) and all(isinstance(t, str) for t in v) for v in value):
+            return [list(v) for v in value]
+    problems.append(
+        Problem("wires must be a list of node ids, or one list of ids per output port", file=spec.file, line=spec.field_line("wires"), node_id=spec.id, field="wires")
+    )
+    return []

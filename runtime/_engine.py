@@ -1,0 +1,125 @@
+"""One running flow: start order, running, draining and closing.
+
+Shutdown is Node-RED's close sequence with a drain in the middle: sources
+stop producing, in-flight messages finish (up to `drain_timeout`), then
+every node's `close` runs (up to `close_timeout` each; config nodes last).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from ._context import Contexts
+from ._errors import FlowError, Problem
+from ._events import Events
+from ._node import Node
+from ._routing import Router
+from ._validation import Graph
+
+log = logging.getLogger("flowwire.runtime")
+
+DRAIN_TIMEOUT = 30.0
+CLOSE_TIMEOUT = 15.0
+
+
+class Runtime:
+    """Holds the nodes of a checked graph and runs them on the current event loop."""
+
+    def __init__(self, graph: Graph, *, base_dir: Path | None = None, drain_timeout: float | None = None, close_timeout: float | None = None) -> None:
+        self.graph = graph
+        settings = graph.settings
+        self.drain_timeout = float(drain_timeout if drain_timeout is not None else settings.get("drainTimeout", DRAIN_TIMEOUT))
+        self.close_timeout = float(close_timeout if close_timeout is not None else settings.get("nodeCloseTimeout", CLOSE_TIMEOUT))
+        self.base_dir = base_dir or (Path(graph.files[0]).parent if graph.files and not graph.files[0].startswith("<") else Path.cwd())
+        self._router = Router()
+        self.contexts = Contexts(settings, self.base_dir)
+        self.nodes: dict[str, Node] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._events: Events = Events({}, self._router)
+        self._started = False
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run a task owned by the runtime: kept alive, its failure logged, cancelled at the end."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    def _build(self) -> None:
+        problems: list[Problem] = []
+        ordered = sorted(self.graph.nodes.values(), key=lambda c: not c.cls.is_config)
+        for checked in ordered:
+            spec = checked.spec
+            try:
+                node = checked.cls(spec.id, checked.props, self, name=spec.name, z=spec.z, g=spec.g)
+            except Exception as exc:
+                problems.append(Problem(f"cannot create node: {type(exc).__name__}: {exc}", file=spec.file, line=spec.line, node_id=spec.id))
+                continue
+            self.nodes[spec.id] = node
+        if problems:
+            raise FlowError(problems)
+        for checked in self.graph.nodes.values():
+            node = self.nodes[checked.spec.id]
+            node._wires = [[self.nodes[t] for t in port if t in self.nodes] for port in checked.spec.wires]
+        self._events = Events(self.nodes, self._router)
+
+    async def start(self) -> None:
+        self._router.bind(asyncio.get_running_loop())
+        self._build()
+        await self.contexts.open()
+        self._started = True
+        for group in (True, False):
+            for node in self.nodes.values():
+                if node.is_config is group:
+                    await node.start()
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no message is in flight; False on timeout."""
+        try:
+            await asyncio.wait_for(self._router.wait_idle(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    @property
+    def in_flight(self) -> int:
+        return self._router.in_flight
+
+    async def stop(self) -> None:
+        """Stop sources, drain, close every node, flush context."""
+        if not self._started:
+            return
+        self._started = False
+        regular = [n for n in self.nodes.values() if not n.is_config]
+        config = [n for n in self.nodes.values() if n.is_config]
+        await self._each(regular, "stop")
+        if not await self.wait_idle(self.drain_timeout):
+            log.warning("drain timed out after %.1f s with %d message(s) still in flight", self.drain_timeout, self._router.in_flight)
+        await self._each(regular, "close")
+        await self._each(config, "stop")
+        await self._each(config, "close")
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.contexts.close()
+
+    async def _each(self, nodes: list[Node], hook: str) -> None:
+        async def call(node: Node) -> None:
+            try:
+                await asyncio.wait_for(getattr(node, hook)(), self.close_timeout)
+            except TimeoutError:
+                log.error("[%s:%s] %s did not finish within %.0f s", node.type, node.id, hook, self.close_timeout)
+            except Exception:
+                log.exception("[%s:%s] %s failed", node.type, node.id, hook)
+
+        await asyncio.gather(*(call(n) for n in nodes))

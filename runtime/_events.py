@@ -1,0 +1,89 @@
+"""Who hears about errors, status changes and completions.
+
+Scopes follow Node-RED: a `catch`/`status` node with no scope hears every
+node on its own tab (config nodes, which live on no tab, count as on every
+tab), a list scope hears the listed ids, `group` hears its group. A catch
+marked `uncaught` hears only errors no other catch node took. `complete`
+nodes hear the nodes they list. An error whose message has already been
+caught ten times by the same node is dropped with a log line: that is
+Node-RED's guard against a catch path that fails forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ._routing import Router, Token, clone
+
+if TYPE_CHECKING:
+    from ._node import Msg, Node
+
+log = logging.getLogger("flowwire.errors")
+
+_MAX_CATCHES = 10
+
+
+def _covers(listener: Node, node: Node) -> bool:
+    scope = getattr(listener.props, "scope", None)
+    if scope is None or scope == [] or scope == "flow":
+        return listener.z == node.z or not node.z or not listener.z
+    if scope == "group":
+        return bool(listener.g) and listener.g == node.g
+    return node.id in scope
+
+
+class Events:
+    def __init__(self, nodes: dict[str, Node], router: Router) -> None:
+        self._router = router
+        self._catch = [n for n in nodes.values() if getattr(n, "listens", None) == "error"]
+        self._status = [n for n in nodes.values() if getattr(n, "listens", None) == "status"]
+        self._complete: dict[str, list[Node]] = {}
+        for n in nodes.values():
+            if getattr(n, "listens", None) == "complete":
+                for watched in getattr(n.props, "scope", None) or []:
+                    self._complete.setdefault(watched, []).append(n)
+        for watched in self._complete:
+            if watched in nodes:
+                nodes[watched]._complete_watchers = True
+
+    def error(self, node: Node, text: str, msg: Msg | None, token: Token, stack: str | None, details: dict[str, Any]) -> None:
+        count = 0
+        if isinstance(msg, dict):
+            previous = msg.get("error")
+            source = previous.get("source") if isinstance(previous, dict) else None
+            if isinstance(source, dict) and source.get("id") == node.id:
+                count = int(source.get("count", 0)) + 1
+                if count >= _MAX_CATCHES:
+                    log.error("[%s:%s] message exceeded the maximum number of catches (%d); dropped: %s", node.type, node.id, _MAX_CATCHES, text)
+                    return
+        targets = [c for c in self._catch if not getattr(c.props, "uncaught", False) and _covers(c, node)]
+        if not targets:
+            targets = [c for c in self._catch if getattr(c.props, "uncaught", False) and _covers(c, node)]
+        msgid = msg.get("_msgid") if isinstance(msg, dict) else None
+        if not targets:
+            log.error("[%s:%s] %s (msgid=%s)", node.type, node.id, text, msgid, extra={"node_id": node.id, "msgid": msgid})
+            if stack:
+                log.debug("[%s:%s] %s", node.type, node.id, stack)
+            return
+        log.debug("[%s:%s] caught: %s (msgid=%s)", node.type, node.id, text, msgid)
+        error = {"message": text, "source": {"id": node.id, "type": node.type, "name": node.name, "count": count}, **details}
+        if stack:
+            error["stack"] = stack
+        for catcher in targets:
+            copy = clone(msg) if isinstance(msg, dict) else {}
+            copy["error"] = dict(error)
+            self._router.enqueue(catcher, copy, token)
+
+    def status(self, node: Node, status: dict[str, Any]) -> None:
+        targets = [s for s in self._status if _covers(s, node)]
+        if not targets:
+            return
+        token = self._router.token(None)
+        for listener in targets:
+            self._router.enqueue(listener, {"status": {**status, "source": {"id": node.id, "type": node.type, "name": node.name}}}, token)
+        token.release()
+
+    def completed(self, node: Node, msg: Msg, token: Token) -> None:
+        for listener in self._complete.get(node.id, ()):
+            self._router.enqueue(listener, clone(msg), token)

@@ -1,0 +1,113 @@
+"""Type name → node class.
+
+Built-in families are plain packages under `nodes/`; third-party families
+advertise a module in the entry-point group `flowwire.nodes`; a flow may name
+extra modules or `.py` files in its `modules:` list. All three end in the
+same place: importing a module runs its `@register` decorators.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TypeVar
+
+from ._errors import FlowwireError
+from ._node import Node
+
+log = logging.getLogger("flowwire.registry")
+
+N = TypeVar("N", bound=type[Node])
+
+_BUILTIN_FAMILIES = ("nodes.core", "nodes.mqtt", "nodes.openai")
+ENTRY_POINT_GROUP = "flowwire.nodes"
+
+_types: dict[str, type[Node]] = {}
+_aliases: dict[str, str] = {}
+_loaded = False
+
+
+def register(type_name: str, *, aliases: Iterable[str] = ()) -> Callable[[N], N]:
+    """Class decorator: make a node class available under `type_name` (and aliases)."""
+
+    def decorate(cls: N) -> N:
+        if not (isinstance(cls, type) and issubclass(cls, Node)):
+            raise TypeError("@register decorates subclasses of runtime.Node")
+        cls.type = type_name
+        doc = (cls.__doc__ or "").strip()
+        cls.summary = doc.splitlines()[0] if doc else ""
+        existing = _types.get(type_name)
+        if existing is not None and existing.__qualname__ != cls.__qualname__:
+            log.warning("node type %r from %s replaces %s", type_name, cls.__module__, existing.__module__)
+        _types[type_name] = cls
+        for alias in aliases:
+            _aliases[alias] = type_name
+        return cls
+
+    return decorate
+
+
+def load_builtins() -> None:
+    """Import the built-in families and every installed entry point, once."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in _BUILTIN_FAMILIES:
+        try:
+            importlib.import_module(module)
+        except Exception:
+            log.exception("built-in node family %s failed to load; its node types are unavailable", module)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.value in _BUILTIN_FAMILIES:
+            continue
+        try:
+            ep.load()
+        except Exception as exc:
+            log.error("node family %r (%s) failed to load: %s", ep.name, ep.value, exc)
+
+
+def load_module(spec: str, base_dir: Path | None = None) -> None:
+    """Import a custom node module by dotted name or by `.py` path (relative to the flow file)."""
+    if spec.endswith(".py") or "/" in spec:
+        path = Path(spec)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if not path.is_file():
+            raise FlowwireError(f"custom node file {spec!r} not found (looked at {path})")
+        name = f"flowwire_custom_{path.stem}_{abs(hash(str(path.resolve()))):x}"
+        if name in sys.modules:
+            return
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        module_spec.loader.exec_module(module)
+    else:
+        importlib.import_module(spec)
+
+
+def lookup(type_name: str) -> type[Node] | None:
+    return _types.get(type_name) or _types.get(_aliases.get(type_name, ""))
+
+
+def canonical(type_name: str) -> str:
+    return _aliases.get(type_name, type_name)
+
+
+def suggest(type_name: str) -> list[str]:
+    return difflib.get_close_matches(type_name, [*_types, *_aliases], n=3, cutoff=0.6)
+
+
+def all_types() -> dict[str, type[Node]]:
+    return dict(sorted(_types.items()))
+
+
+def aliases_of(type_name: str) -> list[str]:
+    return sorted(a for a, t in _aliases.items() if t == type_name)

@@ -1,0 +1,206 @@
+"""`flowwire run | validate | schema | nodes | emulate`.
+
+Exit codes: 0 success (including a clean shutdown after SIGINT/SIGTERM),
+2 the flow files are invalid (nothing was started), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import _logging, _registry
+from ._engine import Runtime
+from ._errors import FlowError, FlowwireError
+from ._validation import Graph, check_files
+
+log = logging.getLogger("flowwire")
+
+EXIT_INVALID = 2
+
+
+def _read_env_file(path: str) -> dict[str, str]:
+    """KEY=VALUE lines, `#` comments, optional quotes: the subset every .env tool agrees on.
+
+    A dependency (python-dotenv) would add interpolation rules that differ
+    from our own `${VAR}` handling; this keeps one set of rules.
+    """
+    values: dict[str, str] = {}
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise FlowwireError(f"{path}:{number}: expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _check(files: Sequence[str]) -> Graph:
+    try:
+        return check_files(files)
+    except FlowError as exc:
+        print(f"{len(exc.problems)} problem(s) found; nothing was started:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID) from None
+
+
+def _print_warnings(graph: Graph) -> None:
+    for warning in graph.warnings:
+        log.warning("%s", warning)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    graph = _check(args.files)
+    _print_warnings(graph)
+    tabs = len(graph.tabs) or 1
+    print(f"ok: {len(graph.nodes)} node(s) on {tabs} tab(s) in {len(graph.files)} file(s)")
+    return 0
+
+
+async def _run(graph: Graph) -> int:
+    runtime = Runtime(graph)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    signals = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals
+        signals += 1
+        if signals > 1:
+            log.warning("second signal: exiting without draining")
+            os._exit(130)
+        log.info("%s received: stopping sources and draining in-flight messages", signal.Signals(signum).name)
+        stopping.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        await runtime.start()
+    except FlowError as exc:
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        await runtime.stop()
+        return EXIT_INVALID
+    log.info("flowwire running %d node(s) from %s", len(runtime.nodes), ", ".join(graph.files))
+    await stopping.wait()
+    await runtime.stop()
+    log.info("stopped cleanly")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    for env_file in args.env_file or []:
+        for key, value in _read_env_file(env_file).items():
+            os.environ.setdefault(key, value)
+    graph = _check(args.files)
+    _print_warnings(graph)
+    return asyncio.run(_run(graph))
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from ._schema import flow_schema
+
+    print(json.dumps(flow_schema(), indent=2))
+    return 0
+
+
+def _describe_fields(cls: Any) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name, info in cls.Props.model_fields.items():
+        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
+        default = "required" if info.is_required() else repr(info.get_default(call_default_factory=True))
+        rows.append((info.alias or name, annotation, default, info.description or ""))
+    return rows
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    _registry.load_builtins()
+    if not args.type:
+        for name, cls in _registry.all_types().items():
+            aliases = _registry.aliases_of(name)
+            extra = f" (also {', '.join(aliases)})" if aliases else ""
+            print(f"{name:<22} {cls.summary}{extra}")
+        return 0
+    cls = _registry.lookup(args.type)
+    if cls is None:
+        close = _registry.suggest(args.type)
+        print(f"unknown node type {args.type!r}" + (f"; did you mean {', '.join(close)}?" if close else ""), file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{cls.type}: {cls.summary}")
+    doc = (cls.__doc__ or "").strip().splitlines()[1:]
+    if doc:
+        print("\n".join(line.strip() for line in doc).strip())
+    print("\nproperties:")
+    for name, annotation, default, description in _describe_fields(cls):
+        print(f"  {name:<20} {annotation:<28} {default:<14} {description}")
+    return 0
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from nodes.openai import emulator
+
+    return int(emulator.main(["--host", args.host, "--port", str(args.port)]) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowwire", description="Run Node-RED style flows in Python.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="validate and run flow files until SIGINT/SIGTERM")
+    run.add_argument("files", nargs="+")
+    run.add_argument("--env-file", action="append", help="KEY=VALUE file loaded before substitution (repeatable)")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--log-format", default="text", choices=["text", "json"])
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check flow files; exit 2 listing every problem")
+    validate.add_argument("files", nargs="+")
+    validate.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    validate.add_argument("--log-format", default="text", choices=["text", "json"])
+    validate.set_defaults(func=cmd_validate)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of flow documents")
+    schema.set_defaults(func=cmd_schema)
+
+    nodes = sub.add_parser("nodes", help="list node types, or show one type's properties")
+    nodes.add_argument("type", nargs="?")
+    nodes.set_defaults(func=cmd_nodes)
+
+    emulate = sub.add_parser("emulate", help="run a local emulator of an external service")
+    emulate.add_argument("service", choices=["openai"])
+    emulate.add_argument("--port", type=int, default=8080)
+    emulate.add_argument("--host", default="127.0.0.1")
+    emulate.set_defaults(func=cmd_emulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _logging.configure(getattr(args, "log_level", "info"), getattr(args, "log_format", "text"))
+    try:
+        return int(args.func(args))
+    except FlowwireError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
