@@ -69,7 +69,7 @@ class Runtime:
             raise FlowError(problems)
         for checked in self.graph.nodes.values():
             node = self.nodes[checked.spec.id]
-            node._wires = [[self.nodes[t] for t in port if t in self.nodes] for port in checked.spec.wires]
+            node._connect([[self.nodes[t] for t in port if t in self.nodes] for port in checked.spec.wires])
         self._events = Events(self.nodes, self._router)
 
     async def start(self) -> None:

@@ -133,11 +133,10 @@ class Node:
         self._window_waiter: asyncio.Future[None] | None = None
         self._inbox: deque[tuple[Msg, Token]] = deque()
         self._active = 0
-        self._closing = False
-        if inspect.iscoroutinefunction(self.on_input):
-            self._receive = self._receive_async  # type: ignore[method-assign]
-        else:
-            self._receive = self._receive_sync  # type: ignore[method-assign]
+        #: Set by the engine when port 0 has exactly one target: the router's fast path.
+        self._single: Node | None = None
+        #: Synchronous handlers run inline in the router's loop; async ones in worker tasks.
+        self._sync = not inspect.iscoroutinefunction(self.on_input)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type}:{self.id}>"
@@ -168,7 +167,7 @@ class Node:
         """Send now. Inside `on_input` the output belongs to the message being handled."""
         if output is None:
             return
-        token = current_token.get()
+        token = self._current()
         if token is None:
             token = self._router.token(None)
             self._route(output, token)
@@ -195,7 +194,7 @@ class Node:
 
     def hold(self, msg: Msg | None = None) -> Held:
         """Keep the current message's completion open after `on_input` returns."""
-        token = current_token.get()
+        token = self._current()
         if token is None:
             token = self._router.token(None)
         else:
@@ -204,7 +203,7 @@ class Node:
 
     def error(self, err: Exception | str, msg: Msg | None = None) -> None:
         """Report an error to `catch` nodes (with `msg` intact), or log it when none catches it."""
-        token = current_token.get()
+        token = self._current()
         if token is None:
             token = self._router.token(None)
             self._report(err, msg, token)
@@ -243,23 +242,19 @@ class Node:
 
     # -- runtime internals ----------------------------------------------------------------
 
-    def _receive(self, msg: Msg, token: Token) -> None:  # replaced per instance in __init__
-        raise NotImplementedError
+    def _current(self) -> Token | None:
+        """The token of the message being handled here and now, if any and still open."""
+        token = current_token.get() or self._router.current
+        return token if token is not None and token.pending > 0 else None
 
-    def _receive_sync(self, msg: Msg, token: Token) -> None:
-        try:
-            out = self.on_input(msg)
-        except Exception as exc:
-            self._report(exc, msg, token)
-        else:
-            if out is not None:
-                try:
-                    self._route(out, token)
-                except NodeError as exc:
-                    self._report(exc, msg, token)
-        if self._complete_watchers:
-            self.runtime._events.completed(self, msg, token)
-        token.release()
+    def _set_handler(self, handler: Callable[[Msg], Any]) -> None:
+        """Swap `on_input` after construction (nodes that compile their handler)."""
+        self.on_input = handler  # type: ignore[method-assign]
+        self._sync = not inspect.iscoroutinefunction(handler)
+
+    def _connect(self, wires: list[list[Node]]) -> None:
+        self._wires = wires
+        self._single = wires[0][0] if len(wires) == 1 and len(wires[0]) == 1 else None
 
     def _receive_async(self, msg: Msg, token: Token) -> None:
         self._inbox.append((msg, token))

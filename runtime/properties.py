@@ -27,6 +27,7 @@ Getter = Callable[[dict[str, Any], "Node | None"], Any]
 
 __all__ = [
     "PathError",
+    "compile_setter",
     "compile_value",
     "delete_path",
     "evaluate",
@@ -126,6 +127,43 @@ def _assign(container: Any, key: Key, value: Any) -> None:
         if key >= len(container):
             container.extend([None] * (key - len(container) + 1))
     container[key] = value
+
+
+def compile_setter(path: str | tuple[Key, ...]) -> Callable[[dict[str, Any], Any], None]:
+    """`set_path` specialised for one path: the per-hop cost of a change node is mostly this."""
+    keys = parse_path(path) if isinstance(path, str) else path
+    if not all(isinstance(k, str) for k in keys):
+        return lambda obj, value: set_path(obj, keys, value)
+    last = keys[-1]
+    if len(keys) == 1:
+
+        def set_top(obj: dict[str, Any], value: Any) -> None:
+            obj[last] = value  # type: ignore[index]
+
+        return set_top
+    if len(keys) == 2:
+        first = keys[0]
+
+        def set_two(obj: dict[str, Any], value: Any) -> None:
+            inner = obj.get(first)
+            if type(inner) is dict:
+                inner[last] = value
+            else:
+                set_path(obj, keys, value)
+
+        return set_two
+    head = keys[:-1]
+
+    def set_deep(obj: dict[str, Any], value: Any) -> None:
+        target: Any = obj
+        for key in head:
+            target = target.get(key) if isinstance(target, dict) else None
+            if not isinstance(target, dict):
+                set_path(obj, keys, value)
+                return
+        target[last] = value
+
+    return set_deep
 
 
 def delete_path(obj: dict[str, Any], path: str | tuple[Key, ...]) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runtime import Msg, Node, NodeProps, register
 from runtime._routing import clone
-from runtime.properties import Getter, compile_value, delete_path, get_path, parse_path, set_path, split_store
+from runtime.properties import Getter, compile_setter, compile_value, delete_path, get_path, parse_path, set_path, split_store
 
 Apply = Callable[[Msg, Node], None]
 
@@ -75,15 +75,8 @@ def _compile(rule: ChangeRule) -> Apply:
     value: Getter = compile_value(rule.to, rule.tot)
     if rule.t == "set":
         if rule.pt == "msg" and rule.tot != "msg":
-            keys = parse_path(rule.p)
-            if len(keys) == 1:
-                head = keys[0]
-
-                def set_top(msg: Msg, node: Node) -> None:
-                    msg[head] = value(msg, node)  # type: ignore[index]
-
-                return set_top
-            return lambda msg, node: set_path(msg, keys, value(msg, node))
+            setter = compile_setter(rule.p)
+            return lambda msg, node: setter(msg, value(msg, node))
         if rule.tot == "msg" and rule.dc:
             return lambda msg, node: put(msg, node, clone(value(msg, node)))
         return lambda msg, node: put(msg, node, value(msg, node))
@@ -158,7 +151,7 @@ class Change(Node):
                 only(msg, self)
                 return msg
 
-            self.on_input = on_input  # type: ignore[method-assign]
+            self._set_handler(on_input)
         self._rules = rules
 
     def on_input(self, msg: Msg) -> Msg:

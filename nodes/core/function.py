@@ -155,8 +155,7 @@ class Function(Node):
         self._api = _NodeAPI(self)
         self._env = _Env()
         if inspect.iscoroutinefunction(self._func):
-            self.on_input = self._on_input_async  # type: ignore[method-assign]
-            self._receive = self._receive_async  # type: ignore[method-assign]
+            self._set_handler(self._on_input_async)
 
     def _args(self, msg: Any) -> tuple[Any, ...]:
         return (msg, self._api, self.context, self.flow_context, self.global_context, self._env)
