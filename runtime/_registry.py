@@ -62,8 +62,9 @@ def load_builtins() -> None:
     for module in _BUILTIN_FAMILIES:
         try:
             importlib.import_module(module)
-        except Exception:
-            log.exception("built-in node family %s failed to load; its node types are unavailable", module)
+        except Exception as exc:
+            log.error("built-in node family %s failed to load, its node types are unavailable: %s: %s", module, type(exc).__name__, exc)
+            log.debug("import of %s failed", module, exc_info=True)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.value in _BUILTIN_FAMILIES:
             continue

@@ -123,7 +123,7 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
                     problems.append(_wire_problem(node.spec, f"wire to unknown node id {target!r}{hint}"))
 
     if problems:
-        raise FlowError(problems)
+        raise FlowError(sorted(problems, key=lambda p: (p.file or "", p.line or 0)))
     return Graph(nodes=checked, settings=settings, files=[d.path for d in documents], warnings=warnings, tabs=tabs)
 
 

@@ -11,8 +11,10 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -120,11 +122,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _type_name(annotation: Any) -> str:
+    text = str(annotation) if typing.get_args(annotation) else getattr(annotation, "__name__", str(annotation))
+    return re.sub(r"\b(?:[a-z_]\w*\.)+(\w+)", r"\1", text.replace("NoneType", "None"))
+
+
+def _json_default(value: Any) -> str:
+    from pydantic_core import to_jsonable_python
+
+    return json.dumps(to_jsonable_python(value), default=repr)
+
+
 def _describe_fields(cls: Any) -> list[tuple[str, str, str, str]]:
     rows = []
     for name, info in cls.Props.model_fields.items():
-        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
-        default = "required" if info.is_required() else repr(info.get_default(call_default_factory=True))
+        annotation = _type_name(info.annotation)
+        default = "required" if info.is_required() else _json_default(info.get_default(call_default_factory=True))
         rows.append((info.alias or name, annotation, default, info.description or ""))
     return rows
 
