@@ -22,7 +22,7 @@ from ._errors import Problem
 COMMON_KEYS = frozenset({"id", "type", "name", "z", "g", "d", "wires", "credentials"})
 #: Keys the Node-RED editor writes that mean nothing to the runtime.
 EDITOR_KEYS = frozenset(
-    {"x", "y", "w", "h", "info", "l", "inputLabels", "outputLabels", "icon", "color", "style", "label", "_users", "outputs", "inputs"}
+    {"x", "y", "w", "h", "info", "l", "inputLabels", "outputLabels", "icon", "color", "style", "label", "_users"}
 )
 _DOC_KEYS = frozenset({"nodes", "settings", "modules", "name", "description"})
 

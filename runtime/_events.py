@@ -4,9 +4,10 @@ Scopes follow Node-RED: a `catch`/`status` node with no scope hears every
 node on its own tab (config nodes, which live on no tab, count as on every
 tab), a list scope hears the listed ids, `group` hears its group. A catch
 marked `uncaught` hears only errors no other catch node took. `complete`
-nodes hear the nodes they list. An error whose message has already been
-caught ten times by the same node is dropped with a log line: that is
-Node-RED's guard against a catch path that fails forever.
+nodes hear the nodes they list. An error whose message already carries an
+error from the same node nine times (`msg.error.source.count`) is dropped
+with a log line: that is Node-RED's guard against a catch path that fails
+forever. An error reported without a msg is only logged, as in Node-RED.
 """
 
 from __future__ import annotations
@@ -48,19 +49,30 @@ class Events:
                 nodes[watched]._complete_watchers = True
 
     def error(self, node: Node, text: str, msg: Msg | None, token: Token, stack: str | None, details: dict[str, Any]) -> None:
-        count = 0
-        if isinstance(msg, dict):
-            previous = msg.get("error")
-            source = previous.get("source") if isinstance(previous, dict) else None
-            if isinstance(source, dict) and source.get("id") == node.id:
-                count = int(source.get("count", 0)) + 1
-                if count >= _MAX_CATCHES:
-                    log.error("[%s:%s] message exceeded the maximum number of catches (%d); dropped: %s", node.type, node.id, _MAX_CATCHES, text)
-                    return
+        msgid = msg.get("_msgid") if isinstance(msg, dict) else None
+        if not isinstance(msg, dict):
+            # Node-RED: an error reported without a msg is only logged; catch nodes need a msg.
+            log.error("[%s:%s] %s", node.type, node.id, text, extra={"node_id": node.id, "msgid": None})
+            return
+        count = 1
+        previous = msg.get("error")
+        source = previous.get("source") if isinstance(previous, dict) else None
+        if isinstance(source, dict) and source.get("id") == node.id:
+            count = int(source.get("count", 0)) + 1
+            if count >= _MAX_CATCHES:
+                log.error(
+                    "[%s:%s] message exceeded the maximum number of catches (%d), dropped to stop an error loop: %s (msgid=%s)",
+                    node.type,
+                    node.id,
+                    _MAX_CATCHES,
+                    text,
+                    msgid,
+                    extra={"node_id": node.id, "msgid": msgid},
+                )
+                return
         targets = [c for c in self._catch if not getattr(c.props, "uncaught", False) and _covers(c, node)]
         if not targets:
             targets = [c for c in self._catch if getattr(c.props, "uncaught", False) and _covers(c, node)]
-        msgid = msg.get("_msgid") if isinstance(msg, dict) else None
         if not targets:
             log.error("[%s:%s] %s (msgid=%s)", node.type, node.id, text, msgid, extra={"node_id": node.id, "msgid": msgid})
             if stack:
@@ -71,7 +83,9 @@ class Events:
         if stack:
             error["stack"] = stack
         for catcher in targets:
-            copy = clone(msg) if isinstance(msg, dict) else {}
+            copy = clone(msg)
+            if "error" in copy:
+                copy["_error"] = copy["error"]
             copy["error"] = dict(error)
             self._router.enqueue(catcher, copy, token)
 

@@ -87,8 +87,12 @@ class Held:
             self._node._route(output, self._token)
 
     def error(self, err: Exception | str, msg: Msg | None = None) -> None:
+        """Finish the held message as failed: catch nodes hear of it, complete nodes do not."""
+        if self._done:
+            return
+        self._done = True
         self._node._report(err, msg if msg is not None else self._msg, self._token)
-        self.done()
+        self._token.release()
 
     def done(self) -> None:
         if self._done:
@@ -129,6 +133,8 @@ class Node:
         self._router = runtime._router
         self._wires: list[list[Node]] = []
         self._complete_watchers = False
+        #: ids of msgs held during `on_input` while complete nodes watch: `Held.done` reports those.
+        self._held_ids: set[int] = set()
         self._outstanding = 0
         self._window_waiter: asyncio.Future[None] | None = None
         self._inbox: deque[tuple[Msg, Token]] = deque()
@@ -199,6 +205,8 @@ class Node:
             token = self._router.token(None)
         else:
             token.pending += 1
+        if self._complete_watchers and msg is not None:
+            self._held_ids.add(id(msg))
         return Held(self, token, msg)
 
     def error(self, err: Exception | str, msg: Msg | None = None) -> None:
@@ -281,12 +289,19 @@ class Node:
                             self._route(out, token)
                         except NodeError as exc:
                             self._report(exc, msg, token)
-                if self._complete_watchers:
-                    self.runtime._events.completed(self, msg, token)
+                    if self._complete_watchers:
+                        self._completed(msg, token)
                 token.release()
         finally:
             self._active -= 1
             current_token.set(None)
+
+    def _completed(self, msg: Msg, token: Token) -> None:
+        """`on_input` finished `msg`: tell complete nodes, unless it was held (then `Held.done` does)."""
+        if id(msg) in self._held_ids:
+            self._held_ids.discard(id(msg))
+            return
+        self.runtime._events.completed(self, msg, token)
 
     def _route(self, out: Output, token: Token) -> None:
         wires = self._wires

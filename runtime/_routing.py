@@ -123,8 +123,10 @@ class Router:
                 try:
                     out = node.on_input(msg)
                 except Exception as exc:
+                    # A failed message goes to catch nodes, not to complete nodes (Node-RED's done(err)).
                     node._report(exc, msg, token)
-                    out = None
+                    token.release()
+                    continue
                 if out is not None:
                     target = node._single
                     if target is not None and type(out) is dict and "_msgid" in out:
@@ -136,7 +138,7 @@ class Router:
                         except FlowwireError as exc:
                             node._report(exc, msg, token)
                 if node._complete_watchers:
-                    node.runtime._events.completed(node, msg, token)
+                    node._completed(msg, token)
                 token.pending -= 1
                 if not token.pending:
                     token._finish()

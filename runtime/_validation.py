@@ -25,6 +25,10 @@ from ._errors import FlowError, FlowwireError, Problem
 from ._node import ConfigRef, Node, NodeProps
 
 
+#: The editor writes port counts on many node types; they are properties only where a model declares them.
+_PORT_KEYS = frozenset({"inputs", "outputs"})
+
+
 @dataclass
 class CheckedNode:
     spec: NodeSpec
@@ -104,23 +108,23 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
             problems.append(Problem(message, file=spec.file, line=spec.field_line(fname.split(".")[0] if fname else None), node_id=spec.id, field=fname or None))
         known = _known_fields(cls.Props)
         for key in raw:
-            if key not in known:
+            if key not in known and key not in _PORT_KEYS:
                 warnings.append(Problem(f"property {key!r} is not used by {cls.type!r} nodes", file=spec.file, line=spec.field_line(key), node_id=spec.id, field=key))
         checked[spec.id] = CheckedNode(spec, cls, props)
 
     for node in checked.values():
         _check_config_refs(node, checked, all_specs, problems)
-        for port in node.spec.wires:
+    # Wires are checked for every enabled node, including those whose properties failed above.
+    for spec in enabled.values():
+        for port in spec.wires:
             for target in port:
                 if target in checked:
                     if checked[target].cls.is_config:
-                        problems.append(_wire_problem(node.spec, f"wire to config node {target!r}"))
-                elif target in all_specs and (all_specs[target].disabled or all_specs[target].z in disabled_tabs):
-                    continue
+                        problems.append(_wire_problem(spec, f"wire to config node {target!r}"))
                 elif target not in all_specs:
                     close = [c for c in _close_ids(target, all_specs)]
                     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-                    problems.append(_wire_problem(node.spec, f"wire to unknown node id {target!r}{hint}"))
+                    problems.append(_wire_problem(spec, f"wire to unknown node id {target!r}{hint}"))
 
     if problems:
         raise FlowError(sorted(problems, key=lambda p: (p.file or "", p.line or 0)))

@@ -168,7 +168,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 def cmd_emulate(args: argparse.Namespace) -> int:
     from nodes.openai import emulator
 
-    return int(emulator.main(["--host", args.host, "--port", str(args.port)]) or 0)
+    return int(emulator.main(["--host", args.host, "--port", str(args.port), *args.options]) or 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("service", choices=["openai"])
     emulate.add_argument("--port", type=int, default=8080)
     emulate.add_argument("--host", default="127.0.0.1")
+    emulate.add_argument("options", nargs=argparse.REMAINDER, help="passed to the emulator (e.g. --delay-ms 50, --api-key KEY)")
     emulate.set_defaults(func=cmd_emulate)
     return parser
 

@@ -11,7 +11,7 @@ timeout, never on sleeps.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,16 @@ class Flow:
             raise AssertionError(f"flow still has {self.runtime.in_flight} message(s) in flight after {timeout} s")
 
 
+async def wait_until(predicate: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> None:
+    """Wait until `predicate()` is true, checking after every event-loop turn; fail after `timeout` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s")
+        await asyncio.sleep(0.001)
+
+
 def build(nodes: list[dict[str, Any]] | dict[str, Any], env: Mapping[str, str] | None = None, name: str = "<test>") -> Runtime:
     """Validate in-memory flow data and return an unstarted runtime (raises FlowError)."""
     load_builtins()
@@ -101,4 +111,4 @@ async def run_flow(nodes: list[dict[str, Any]] | dict[str, Any], env: Mapping[st
         await runtime.stop()
 
 
-__all__ = ["Flow", "NodeProps", "TestSink", "build", "run_flow"]
+__all__ = ["Flow", "NodeProps", "TestSink", "build", "run_flow", "wait_until"]

@@ -1,5 +1,5 @@
 """Node-RED's core node set: one module per node type or small family."""
 
-from . import change, debug, events, function, inject, structure
+from . import change, debug, delay, events, file, function, http_request, inject, link, parsers, range, rbe, sequence, structure, switch, template, trigger
 
-__all__ = ["change", "debug", "events", "function", "inject", "structure"]
+__all__ = ["change", "debug", "delay", "events", "file", "function", "http_request", "inject", "link", "parsers", "range", "rbe", "sequence", "structure", "switch", "template", "trigger"]

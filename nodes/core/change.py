@@ -8,9 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runtime import Msg, Node, NodeProps, register
+from runtime import Msg, Node, NodeError, NodeProps, register
 from runtime._routing import clone
 from runtime.properties import Getter, compile_setter, compile_value, delete_path, get_path, parse_path, set_path, split_store
+
+from ._jsvalues import is_number, regex, to_string
+from ._jsvalues import replacement as js_replacement
 
 Apply = Callable[[Msg, Node], None]
 
@@ -32,6 +35,12 @@ class ChangeRule(BaseModel):
 
 class ChangeProps(NodeProps):
     rules: list[ChangeRule] = Field(default_factory=list)
+    # The editor still writes the pre-`rules` single-rule fields; accepted and ignored so exports validate quietly.
+    action: str = Field("", description="legacy Node-RED field, ignored (use rules)")
+    property: str = Field("", description="legacy Node-RED field, ignored (use rules)")
+    legacy_from: Any = Field("", alias="from", description="legacy Node-RED field, ignored (use rules)")
+    legacy_to: Any = Field("", alias="to", description="legacy Node-RED field, ignored (use rules)")
+    reg: bool = Field(False, description="legacy Node-RED field, ignored (use rules)")
 
 
 def _target(scope: str, path: str) -> tuple[Callable[[Msg, Node], Any], Callable[[Msg, Node, Any], None], Callable[[Msg, Node], None]]:
@@ -50,11 +59,6 @@ def _target(scope: str, path: str) -> tuple[Callable[[Msg, Node], Any], Callable
         lambda msg, node, v: ctx(node).set(key, v, store),
         lambda msg, node: ctx(node).set(key, None, store),
     )
-
-
-def _js_replacement(text: str) -> str:
-    """JavaScript's `$1` / `$&` in a replacement string, in Python's terms."""
-    return re.sub(r"\$(\d+|&)", lambda m: r"\g<0>" if m.group(1) == "&" else rf"\g<{m.group(1)}>", text.replace("\\", "\\\\"))
 
 
 def _compile(rule: ChangeRule) -> Apply:
@@ -84,41 +88,40 @@ def _compile(rule: ChangeRule) -> Apply:
 
 
 def _compile_change(rule: ChangeRule, get: Callable[[Msg, Node], Any], put: Callable[[Msg, Node, Any], None], value: Getter) -> Apply:
-    if rule.fromt == "re":
-        pattern = re.compile(str(rule.from_))
-    else:
-        from_value = compile_value(rule.from_, rule.fromt)
-        pattern = None
+    """Node-RED's search and replace: the kind of the `from` value decides what matches.
+
+    A string property has every occurrence replaced (a regex with JavaScript's
+    `$1`/`$&`), unless it equals a str/num/bool `from` exactly: then the whole
+    value becomes the typed replacement. A number or boolean property changes
+    only when it equals a `from` of its own kind.
+    """
+    from_value: Getter = (lambda msg, node, p=regex(str(rule.from_)): p) if rule.fromt == "re" else compile_value(rule.from_, rule.fromt)
 
     def change(msg: Msg, node: Node) -> None:
+        target = from_value(msg, node)
+        if isinstance(target, re.Pattern):
+            kind, text, pattern = "re", "", target
+        elif isinstance(target, bool):
+            kind, text, pattern = "bool", to_string(target), None
+        elif is_number(target):
+            kind, text, pattern = "num", to_string(target), None
+        elif isinstance(target, str):
+            kind, text, pattern = "str", target, None
+        else:
+            raise NodeError(f"change rule on {rule.pt}.{rule.p}: cannot search for a {type(target).__name__} value")
         current = get(msg, node)
-        replacement = value(msg, node)
         if isinstance(current, str):
-            if pattern is not None:
-                regex = pattern
-            else:
-                target = from_value(msg, node)
-                if isinstance(target, re.Pattern):
-                    regex = target
-                else:
-                    if current == str(target) and not isinstance(replacement, str):
-                        put(msg, node, replacement)
-                        return
-                    regex = re.compile(re.escape(str(target)))
-            if regex.fullmatch(current) and not isinstance(replacement, str):
+            replacement = value(msg, node)
+            if kind != "re" and current == text:
                 put(msg, node, replacement)
             else:
-                put(msg, node, regex.sub(_js_replacement(str(replacement)), current))
-        elif isinstance(current, (int, float)) and pattern is None:
-            target = from_value(msg, node)
-            try:
-                matched = float(target) == current
-            except (TypeError, ValueError):
-                matched = False
-            if matched:
-                put(msg, node, replacement)
-        elif isinstance(current, bool) and pattern is None and str(from_value(msg, node)).lower() == str(current).lower():
-            put(msg, node, replacement)
+                regex_ = pattern if pattern is not None else re.compile(re.escape(text))
+                put(msg, node, regex_.sub(js_replacement(to_string(replacement)), current))
+        elif is_number(current) and kind == "num":
+            if current == float(text):
+                put(msg, node, value(msg, node))
+        elif isinstance(current, bool) and kind == "bool" and to_string(current) == text:
+            put(msg, node, value(msg, node))
 
     return change
 
@@ -134,6 +137,11 @@ class Change(Node):
     def check(cls, props: ChangeProps) -> list[tuple[str, str]]:
         problems = []
         for index, rule in enumerate(props.rules):
+            try:
+                _target(rule.pt, rule.p)
+            except Exception as exc:
+                problems.append((f"rules.{index}.p", f"{rule.t} rule: {exc}"))
+                continue
             try:
                 _compile(rule)
             except Exception as exc:

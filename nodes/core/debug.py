@@ -24,6 +24,8 @@ class DebugProps(NodeProps):
     tostatus: bool = Field(False, description="show the value as the node status")
     complete: str = Field("false", description="'false'/'payload': msg.payload; 'true': the whole msg; else a property path or JSONata")
     targetType: Literal["msg", "full", "jsonata"] | None = None
+    statusVal: str = Field("", description="Node-RED's status property; accepted, the status shows the output")
+    statusType: str = Field("auto", description="Node-RED's status type; accepted, the status shows the output")
     format: Literal["text", "json"] = Field("text", description="'json': one JSON object per line (node, msgid, property, value)")
 
 

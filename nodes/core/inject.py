@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -33,7 +33,7 @@ class InjectProps(NodeProps):
     repeat: float = Field(0, description="seconds between injections; 0 = no repeat")
     crontab: str = Field("", description="cron expression (5 fields); overrides repeat")
 
-    @field_validator("repeat", "onceDelay", mode="before")
+    @field_validator("repeat", "onceDelay", mode="before", json_schema_input_type=float | Literal[""] | None)
     @classmethod
     def _blank_is_zero(cls, value: Any) -> Any:
         return 0 if value in ("", None) else value

@@ -1,0 +1,446 @@
+"""paho-mqtt 2.x driven by the asyncio event loop, without a thread.
+
+Why not paho's `loop_start()` thread + `call_soon_threadsafe` (pyflowred's
+pattern)? Measured on this machine with `bench/mqtt/run.py --transport`
+(50,000 QoS 0 JSON messages relayed through one client, C load generators):
+the thread variant pays a cross-thread wake-up per batch and, worse, the GIL
+ping-pong between the network thread and the event loop; the asyncio variant
+below keeps everything on one thread. Figures are in docs/scaling.md.
+
+How it works (the aiomqtt pattern, plus two changes that lift paho's own
+per-message cost):
+
+* paho's socket callbacks (`on_socket_open/close/register_write/
+  unregister_write`) drive `loop.add_reader` / a write flush; a small task calls
+  `loop_misc()` once a second for keepalive pings.
+* Reads are **buffered**: paho's parser asks for the fixed header one byte at a
+  time (three or more `recv` system calls per message). `_sock_recv` is
+  overridden to serve those reads from a buffer filled by one large `recv`
+  per readiness event, and the reader callback parses every complete packet in
+  the buffer in one go (paho's `loop_read` would parse one packet per event).
+* Writes are **coalesced**: packets queued by `publish()` are joined and sent
+  with one `send` per event-loop iteration instead of one per packet.
+
+This leans on three private paho methods (`_sock_recv`, `_packet_read`,
+`_packet_write`) whose behaviour is pinned by the test-suite; pyproject pins
+paho-mqtt below 3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import MalformedPacket, Properties
+
+_READ_SIZE = 256 * 1024
+#: Upper bound of bytes read from the socket per readiness event (fairness).
+_READ_BUDGET = 1024 * 1024
+#: Below this many queued packets, writers held back by a full socket may go on.
+WRITE_LOW = 1000
+#: Above this many, QoS 0 publishers are held back until the socket drains.
+WRITE_HIGH = 4000
+_PUBLISH = 0x30
+_DISCONNECT = 0xE0
+_AGAIN = MQTTErrorCode.MQTT_ERR_AGAIN
+_CONN_LOST = MQTTErrorCode.MQTT_ERR_CONN_LOST
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 127, value >> 7
+        out.append(byte | 128 if value else byte)
+        if not value:
+            return bytes(out)
+
+
+class IncomingMessage:
+    """What `on_message` gets for QoS 0/1 (QoS 2 gets paho's MQTTMessage): same attribute names."""
+
+    __slots__ = ("_topic", "dup", "mid", "payload", "properties", "qos", "retain", "timestamp")
+
+    def __init__(self, mid: int, topic: bytes, payload: bytes, qos: int, retain: bool, dup: bool, properties: Properties | None) -> None:
+        self.mid, self._topic, self.payload, self.qos = mid, topic, payload, qos
+        self.retain, self.dup, self.properties = retain, dup, properties
+        self.timestamp = 0.0
+
+    @property
+    def topic(self) -> str:
+        return self._topic.decode("utf-8", errors="replace")
+
+
+class AsyncioClient(mqtt.Client):
+    """A paho `Client` whose network I/O runs as callbacks of an asyncio loop.
+
+    All public paho methods (`publish`, `subscribe`, `ack`, ...) must be
+    called on the loop's thread. `connect()` blocks (DNS, TCP, TLS handshake)
+    and is meant to run in an executor; `attach()` is then called on the loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, **kwargs: Any) -> None:
+        super().__init__(mqtt.CallbackAPIVersion.VERSION2, **kwargs)
+        self._aio_loop = loop
+        self._aio_thread = threading.get_ident()
+        self._rbuf = b""
+        self._rpos = 0
+        self._reof = False
+        self._rerr: OSError | None = None
+        self._reading = False
+        self._read_paused = False
+        self._flush_scheduled = False
+        self._writer_fd: int | None = None
+        self._attached: Any = None
+        self._misc_task: asyncio.Task[None] | None = None
+        #: Called after each batch of incoming packets was parsed (the dispatcher flushes there).
+        self.on_batch: Callable[[], None] | None = None
+        #: Called after a write when few packets are left queued (write-side backpressure).
+        self.on_drained: Callable[[], None] | None = None
+        self.on_socket_close = self._aio_socket_close
+        self.on_socket_register_write = self._aio_register_write
+        self.on_socket_unregister_write = self._aio_unregister_write
+
+    # -- attaching a freshly connected socket ------------------------------------------
+
+    def attach(self) -> None:
+        """Start reading the socket opened by `connect()` (call on the loop thread)."""
+        sock = self._sock
+        if sock is None:
+            return
+        self._rbuf, self._rpos, self._reof, self._rerr = b"", 0, False, None
+        self._attached = sock
+        if not self._read_paused:
+            self._aio_loop.add_reader(sock, self._on_readable)
+            self._reading = True
+        if self._misc_task is None or self._misc_task.done():
+            self._misc_task = self._aio_loop.create_task(self._misc_loop())
+        self._schedule_flush()
+
+    def detach(self) -> None:
+        task, self._misc_task = self._misc_task, None
+        if task is not None:
+            task.cancel()
+
+    async def _misc_loop(self) -> None:
+        while self._sock is not None:
+            await asyncio.sleep(1.0)
+            if self._sock is not None:
+                self.loop_misc()
+
+    # -- flow control ------------------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        """Stop taking bytes from the socket: TCP then holds the broker back."""
+        if self._read_paused:
+            return
+        self._read_paused = True
+        if self._reading and self._attached is not None:
+            self._aio_loop.remove_reader(self._attached)
+            self._reading = False
+
+    def resume_reading(self) -> None:
+        if not self._read_paused:
+            return
+        self._read_paused = False
+        sock = self._sock
+        if sock is not None and sock is self._attached and not self._reading:
+            self._aio_loop.add_reader(sock, self._on_readable)
+            self._reading = True
+        # packets already buffered before the pause
+        if self._rpos < len(self._rbuf) or self._reof:
+            self._aio_loop.call_soon(self._parse)
+
+    @property
+    def reading_paused(self) -> bool:
+        return self._read_paused
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        chunks = []
+        total = 0
+        while total < _READ_BUDGET:
+            try:
+                data = sock.recv(_READ_SIZE)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+                break
+            except ssl.SSLWantWriteError:
+                self._call_socket_register_write()
+                break
+            except OSError as exc:
+                self._rerr = exc
+                break
+            if not data:
+                self._reof = True
+                break
+            chunks.append(data)
+            total += len(data)
+            if len(data) < _READ_SIZE and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                break
+        if chunks:
+            rest = self._rbuf[self._rpos :] if self._rpos < len(self._rbuf) else b""
+            self._rbuf = rest + b"".join(chunks) if rest else (chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            self._rpos = 0
+        self._parse()
+
+    def _parse(self) -> None:
+        """Handle every complete packet in the buffer (no system calls per packet)."""
+        read = self._packet_read
+        while not self._read_paused and self._sock is not None:
+            if self._rpos >= len(self._rbuf) and not (self._reof or self._rerr):
+                break
+            rc = read()
+            if rc == _AGAIN:
+                break
+            if rc > 0:
+                self._loop_rc_handle(rc)
+                break
+        on_batch = self.on_batch
+        if on_batch is not None:
+            on_batch()
+
+    def _packet_read(self) -> MQTTErrorCode:
+        """Take one whole packet from the read buffer and handle it (paho's reads a byte at a time)."""
+        buf, pos = self._rbuf, self._rpos
+        end = len(buf)
+        i = pos + 1
+        length = 0
+        shift = 0
+        while True:
+            if i >= end:
+                return self._incomplete()
+            byte = buf[i]
+            length |= (byte & 127) << shift
+            i += 1
+            if not byte & 128:
+                break
+            shift += 7
+            if shift > 21:
+                return MQTTErrorCode.MQTT_ERR_PROTOCOL
+        if end - i < length:
+            return self._incomplete()
+        self._rpos = i + length
+        self._in_packet = {
+            "command": buf[pos],
+            "have_remaining": 1,
+            "remaining_count": [],
+            "remaining_mult": 1,
+            "remaining_length": length,
+            "packet": buf[i : i + length],
+            "to_process": 0,
+            "pos": 0,
+        }
+        self._last_bytes_received = time.monotonic()
+        try:
+            return self._packet_handle()
+        except MalformedPacket as exc:
+            self._easy_log(mqtt.MQTT_LOG_DEBUG, "Received malformed packet: %s", exc)
+            return MQTTErrorCode.MQTT_ERR_PROTOCOL
+
+    def _incomplete(self) -> MQTTErrorCode:
+        if self._rerr is not None or self._reof:
+            return _CONN_LOST
+        return _AGAIN
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        """QoS 0/1 PUBLISH without paho's per-message objects (a lock-carrying MQTTMessageInfo each)."""
+        command = self._in_packet["command"]
+        qos = (command & 0x06) >> 1
+        on_message = self._on_message
+        if qos == 2 or on_message is None or self._on_message_filtered:
+            return super()._handle_publish()
+        packet = self._in_packet["packet"]
+        if len(packet) < 2:
+            raise MalformedPacket("PUBLISH too short")
+        tlen = (packet[0] << 8) | packet[1]
+        pos = 2 + tlen
+        topic = packet[2:pos]
+        mid = 0
+        if qos:
+            mid = (packet[pos] << 8) | packet[pos + 1]
+            pos += 2
+        properties = None
+        if self._protocol == mqtt.MQTTv5:
+            properties = Properties(PacketTypes.PUBLISH)
+            _, used = properties.unpack(packet[pos:])
+            pos += used
+        elif not topic:
+            raise MalformedPacket("topic can't be empty in MQTTv3")
+        message = IncomingMessage(mid, topic, packet[pos:], qos, bool(command & 0x01), bool(command & 0x08), properties)
+        on_message(self, self._userdata, message)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        buf, pos = self._rbuf, self._rpos
+        avail = len(buf) - pos
+        if avail <= 0:
+            if self._rerr is not None:
+                raise self._rerr
+            if self._reof:
+                return b""
+            raise BlockingIOError
+        if bufsize >= avail:
+            self._rbuf, self._rpos = b"", 0
+            return buf[pos:] if pos else buf
+        self._rpos = pos + bufsize
+        return buf[pos : pos + bufsize]
+
+    # -- publishing without per-message objects --------------------------------------------
+
+    def publish_qos0(self, topic: str, payload: bytes, retain: bool = False, properties: Properties | None = None) -> bool:
+        """A QoS 0 PUBLISH queued for the next write; False when there is no socket."""
+        if self._sock is None:
+            return False
+        t = topic.encode("utf-8")
+        if self._protocol == mqtt.MQTTv5:
+            props = properties.pack() if properties is not None else b"\x00"
+            remaining = 2 + len(t) + len(props) + len(payload)
+        else:
+            props = b""
+            remaining = 2 + len(t) + len(payload)
+        if remaining < 128:
+            header = bytes((0x30 | retain, remaining))
+        else:
+            header = bytes((0x30 | retain,)) + _varint(remaining)
+        packet = b"".join((header, len(t).to_bytes(2, "big"), t, props, payload))
+        self._out_packet.append({"command": 0x30, "mid": 0, "qos": 0, "pos": 0, "to_process": len(packet), "packet": packet, "info": None})
+        if not self._registered_write:
+            self._call_socket_register_write()
+        return True
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _aio_register_write(self, client: Any, userdata: Any, sock: Any) -> None:
+        if threading.get_ident() == self._aio_thread:
+            self._schedule_flush()
+        else:  # paho queues CONNECT from the executor thread that runs connect()
+            self._aio_loop.call_soon_threadsafe(self._schedule_flush)
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._aio_loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._sock is None or self._sock is not self._attached:
+            return
+        self.loop_write()
+        if self.on_drained is not None and len(self._out_packet) < WRITE_LOW:
+            self.on_drained()
+
+    def _aio_unregister_write(self, client: Any, userdata: Any, sock: Any) -> None:
+        if self._writer_fd is not None:
+            try:
+                self._aio_loop.remove_writer(self._writer_fd)
+            except (ValueError, OSError):
+                pass
+            self._writer_fd = None
+
+    def _on_writable(self) -> None:
+        self.loop_write()
+        if self.on_drained is not None and len(self._out_packet) < WRITE_LOW:
+            self.on_drained()
+
+    @property
+    def write_backlog(self) -> int:
+        """Packets queued for the socket and not yet written."""
+        return len(self._out_packet)
+
+    def _packet_write(self) -> MQTTErrorCode:
+        """Send the queued packets joined, 64 KiB per `send`, instead of one `send` each.
+
+        Same contract as paho's version: a QoS 0 PUBLISH counts as published
+        once written; a DISCONNECT goes through paho's own writer (it closes
+        the socket). `on_publish` is not called for QoS 0 (the connection
+        completes QoS 0 publishes when it hands them over).
+        """
+        out = self._out_packet
+        while out:
+            if out[0]["command"] & 0xF0 == _DISCONNECT:
+                return self._write_disconnect()
+            parts = []
+            size = 0
+            for pkt in out:
+                if pkt["command"] & 0xF0 == _DISCONNECT:
+                    break
+                pos = pkt["pos"]
+                parts.append(memoryview(pkt["packet"])[pos:] if pos else pkt["packet"])
+                size += pkt["to_process"]
+                if size >= 65536:
+                    break
+            count = len(parts)
+            data = parts[0] if count == 1 else b"".join(parts)
+            sock = self._sock
+            if sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError):
+                return self._want_writable()
+            except OSError:
+                return _CONN_LOST
+            for _ in range(count):
+                pkt = out[0]
+                remaining = pkt["to_process"]
+                if sent < remaining:
+                    pkt["to_process"] = remaining - sent
+                    pkt["pos"] += sent
+                    return self._want_writable()
+                sent -= remaining
+                pkt["to_process"] = 0
+                pkt["pos"] += remaining
+                out.popleft()
+                if pkt["qos"] == 0 and pkt["command"] & 0xF0 == _PUBLISH and pkt["info"] is not None:
+                    pkt["info"]._set_as_published()
+        self._last_msg_out = time.monotonic()
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _write_disconnect(self) -> MQTTErrorCode:
+        """The DISCONNECT packet alone through paho's writer, which then closes the socket."""
+        out = self._out_packet
+        rest = list(out)[1:]
+        for _ in rest:
+            out.pop()
+        try:
+            rc = super()._packet_write()
+        finally:
+            out.extend(rest)
+        return rc
+
+    def _want_writable(self) -> MQTTErrorCode:
+        sock = self._sock
+        if sock is not None and self._writer_fd is None:
+            self._writer_fd = sock.fileno()
+            self._aio_loop.add_writer(self._writer_fd, self._on_writable)
+        return _AGAIN
+
+    # -- closing -----------------------------------------------------------------------
+
+    def _aio_socket_close(self, client: Any, userdata: Any, sock: Any) -> None:
+        if sock is self._attached:
+            if self._reading:
+                try:
+                    self._aio_loop.remove_reader(sock)
+                except (ValueError, OSError):
+                    pass
+                self._reading = False
+            self._attached = None
+        if self._writer_fd is not None:
+            try:
+                self._aio_loop.remove_writer(self._writer_fd)
+            except (ValueError, OSError):
+                pass
+            self._writer_fd = None

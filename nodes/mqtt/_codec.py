@@ -1,0 +1,204 @@
+"""Payloads and properties in and out of MQTT, the way Node-RED's MQTT nodes shape them.
+
+Also the lenient field types Node-RED exports need: it writes numbers and
+booleans as strings (`"qos": "2"`, `"retain": "false"`, `"port": "1883"`) and
+leaves unset numbers as `""`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from pydantic import BeforeValidator
+
+
+def _none_if_empty(value: Any) -> Any:
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+def _bool(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off", ""):
+            return False
+    return value
+
+
+def _qos(value: Any) -> Any:
+    value = _none_if_empty(value)
+    if value is None:
+        return None
+    qos = int(value)
+    if qos not in (0, 1, 2):
+        raise ValueError("qos must be 0, 1 or 2")
+    return qos
+
+
+#: bool that also accepts "true"/"false"/"" (Node-RED writes booleans as strings)
+Bool = Annotated[bool, BeforeValidator(_bool)]
+#: int or None; "" is None
+OptInt = Annotated[int | None, BeforeValidator(_none_if_empty)]
+OptFloat = Annotated[float | None, BeforeValidator(_none_if_empty)]
+#: 0/1/2 from int or string; "" is None ("take it from the message")
+OptQos = Annotated[int | None, BeforeValidator(_qos)]
+
+
+# -- incoming ---------------------------------------------------------------------------
+
+DATATYPES = ("auto", "auto-detect", "utf8", "buffer", "json", "base64")
+
+
+class PayloadError(ValueError):
+    pass
+
+
+def decode_payload(raw: bytes, datatype: str, content_type: str | None = None) -> Any:
+    """bytes from the wire → msg.payload for `datatype` (Node-RED's mqtt in output choices).
+
+    auto / auto-detect: a JSON object or array → dict / list (also any JSON when the v5
+    content type says application/json), valid UTF-8 → str, anything else → bytes.
+    """
+    if datatype in ("auto-detect", "auto"):
+        if raw[:1] in (b"{", b"[") or (content_type and "json" in content_type):
+            try:
+                return json.loads(raw)
+            except ValueError:
+                pass
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+    if datatype == "utf8":
+        return raw.decode("utf-8", errors="replace")
+    if datatype == "buffer":
+        return raw
+    if datatype == "json":
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise PayloadError(f"Failed to parse JSON string: {exc}") from None
+    if datatype == "base64":
+        return base64.b64encode(raw).decode("ascii")
+    raise PayloadError(f"unknown datatype {datatype!r}")
+
+
+def incoming_properties(msg: dict[str, Any], props: Properties | None) -> None:
+    """Copy MQTT 5 publish properties onto msg with Node-RED's names."""
+    if props is None:
+        return
+    get = props.__dict__.get
+    value = get("ResponseTopic")
+    if value is not None:
+        msg["responseTopic"] = value
+    value = get("CorrelationData")
+    if value is not None:
+        msg["correlationData"] = bytes(value)
+    value = get("ContentType")
+    if value is not None:
+        msg["contentType"] = value
+    value = get("UserProperty")
+    if value:
+        msg["userProperties"] = {k: v for k, v in value}
+    value = get("MessageExpiryInterval")
+    if value is not None:
+        msg["messageExpiryInterval"] = value
+    value = get("PayloadFormatIndicator")
+    if value is not None:
+        msg["payloadFormatIndicator"] = bool(value)
+    value = get("SubscriptionIdentifier")
+    if value:
+        msg["subscriptionIdentifier"] = value
+
+
+# -- outgoing ---------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return {"type": "Buffer", "data": list(value)}
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
+
+
+def encode_payload(payload: Any) -> bytes:
+    """msg.payload → bytes: dict/list as JSON, str as UTF-8, bytes as they are, numbers/booleans as text."""
+    kind = type(payload)
+    if kind is bytes:
+        return payload
+    if kind is str:
+        return payload.encode("utf-8")
+    if kind is dict or kind is list:
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
+    if payload is None:
+        return b""
+    if kind is bool:
+        return b"true" if payload else b"false"
+    if kind is int:
+        return str(payload).encode()
+    if kind is float:
+        return (str(int(payload)) if payload.is_integer() else repr(payload)).encode()
+    if isinstance(payload, (bytearray, memoryview)):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
+
+
+def user_properties(value: Any) -> dict[str, str] | None:
+    """A dict, or Node-RED's JSON text of one; None when empty."""
+    if value in (None, "", {}):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise PayloadError(f"user properties must be a JSON object, not {value!r}") from None
+    if not isinstance(value, dict):
+        raise PayloadError("user properties must be an object")
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+
+
+def outgoing_properties(
+    msg: dict[str, Any],
+    *,
+    response_topic: str = "",
+    content_type: str = "",
+    correlation: str = "",
+    expiry: int | None = None,
+    user_props: dict[str, str] | None = None,
+) -> Properties | None:
+    """MQTT 5 publish properties from msg (Node-RED names), falling back to the node's settings."""
+    props: Properties | None = None
+
+    def ensure() -> Properties:
+        nonlocal props
+        if props is None:
+            props = Properties(PacketTypes.PUBLISH)
+        return props
+
+    value = msg.get("responseTopic") or response_topic
+    if value:
+        ensure().ResponseTopic = str(value)
+    value = msg.get("correlationData") or correlation
+    if value:
+        ensure().CorrelationData = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    value = msg.get("contentType") or content_type
+    if value:
+        ensure().ContentType = str(value)
+    value = msg.get("messageExpiryInterval", expiry)
+    if value not in (None, ""):
+        ensure().MessageExpiryInterval = int(value)
+    value = msg.get("payloadFormatIndicator")
+    if value is not None:
+        ensure().PayloadFormatIndicator = 1 if value else 0
+    value = user_properties(msg.get("userProperties")) or user_props
+    if value:
+        ensure().UserProperty = list(value.items())
+    return props

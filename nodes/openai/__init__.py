@@ -1,0 +1,15 @@
+"""OpenAI node family: `openai-config` (shared SDK client), `openai-runs`, `openai-api`, and an offline emulator.
+
+    config.py      the config node (also Node-RED's `Service Host`)
+    runs.py        the method nodes: one dispatcher over rows of the method table
+    _methods.py    the method table (one row per method; everything else derives from it and the SDK)
+    _params.py     parameters and payload validation, derived from the SDK's signatures
+    _dispatch.py   calling the SDK: pages, polling (`wait`), streams
+    _client.py     one AsyncOpenAI per config node, bounded connections and concurrency
+    docs.py        generates docs/nodes/openai-*.md (`python -m nodes.openai.docs`)
+    emulator/      the offline OpenAI API (`python -m nodes.openai.emulator --port N`)
+"""
+
+from . import config, runs
+
+__all__ = ["config", "runs"]

@@ -1,0 +1,239 @@
+"""`openai-config`: where and how to reach the OpenAI API; also accepts Node-RED's `Service Host`.
+
+One shared SDK client per config node (see `_client.py`). The API key comes,
+by default, from the `OPENAI_API_KEY` environment variable; `api_key_type`
+chooses another source: `cred` (the value itself, e.g. from a credentials
+file or `${VAR}`), `env` (a variable name), `file` (a file holding the key,
+e.g. a container secret), or per message `msg` / `flow` / `global` (opt-in:
+a key that arrives with the data). Whatever the source, the key is
+registered with `runtime.secrets.redact` the moment it is read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import openai
+from pydantic import BeforeValidator, Field, model_validator
+
+from runtime import ConfigNode, NodeProps, register
+from runtime.properties import delete_path, get_path, parse_path
+from runtime.secrets import redact
+
+from ._client import ClientSettings, SharedClient
+
+KEY_TYPES = ("env", "cred", "str", "file", "msg", "flow", "global")
+PER_MESSAGE_KEY_TYPES = frozenset({"msg", "flow", "global"})
+
+
+def _lenient_bool(value: Any) -> Any:
+    """Node-RED exports booleans as strings ("true") or empty strings."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return value
+
+
+def _lenient_number(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+def _headers(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value) if value.strip() else {}
+    return value or {}
+
+
+Bool = Annotated[bool, BeforeValidator(_lenient_bool)]
+OptFloat = Annotated[float | None, BeforeValidator(_lenient_number)]
+OptInt = Annotated[int | None, BeforeValidator(_lenient_number)]
+
+
+class OpenAIConfigProps(NodeProps):
+    base_url: str = Field("", description="API base URL; empty = $OPENAI_BASE_URL or https://api.openai.com/v1")
+    base_url_type: Literal["str", "env"] = Field("str", description="`env`: base_url names an environment variable")
+    api_key: str = Field("OPENAI_API_KEY", description="the key, or where to find it (see api_key_type)")
+    api_key_type: Literal["env", "cred", "str", "file", "msg", "flow", "global"] = Field(
+        "env", description="env: variable name; cred/str: the key itself; file: path of a file holding it; "
+                           "msg/flow/global: read per message from that property (opt-in)")
+    organization: str = Field("", description="OpenAI-Organization header; empty = $OPENAI_ORG_ID")
+    project: str = Field("", description="OpenAI-Project header; empty = $OPENAI_PROJECT_ID")
+    key_header: str = Field("Authorization", description="send the key in this header instead of "
+                                                        "`Authorization: Bearer` (raw key, no Bearer prefix)")
+    key_in_query: Bool = Field(False, description="send the key as the query parameter named by key_header")
+    timeout: OptFloat = Field(None, description="seconds per request (SDK default 600)")
+    max_retries: OptInt = Field(2, description="SDK retries on 408/409/429/5xx and connection errors, "
+                                               "honouring Retry-After")
+    headers: Annotated[dict[str, str], BeforeValidator(_headers)] = Field(
+        default_factory=dict, description="extra headers on every request (object or JSON text)")
+    max_concurrent: OptInt = Field(100, description="requests in flight at once through this config node")
+    max_connections: OptInt = Field(100, description="TCP connections in the pool (kept alive and reused)")
+    transport: Literal["aiohttp", "httpx"] = Field("aiohttp", description="the SDK's HTTP transport")
+    # Node-RED `Service Host` names, mapped onto the fields above by `_from_service_host`; declared
+    # so the flow checker knows them (and does not warn that they are unused).
+    apiBase: Any = Field(None, description="Service Host: base_url")
+    apiBaseType: Any = Field(None, description="Service Host: base_url_type")
+    organizationId: Any = Field(None, description="Service Host: organization")
+    organizationIdType: Any = Field(None, description="Service Host: (str only)")
+    secureApiKeyHeaderOrQueryName: Any = Field(None, description="Service Host: key_header")
+    secureApiKeyHeaderOrQueryNameType: Any = Field(None, description="Service Host: (str only)")
+    secureApiKeyIsQuery: Any = Field(None, description="Service Host: key_in_query")
+    secureApiKeyValue: Any = Field(None, description="Service Host credential: the key (api_key_type cred)")
+    secureApiKeyValueRef: Any = Field(None, description="Service Host: env/msg/flow/global reference of the key")
+    secureApiKeyValueType: Any = Field(None, description="Service Host: api_key_type")
+    temp: Any = Field(None, description="Service Host credential, unused")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_service_host(cls, data: Any) -> Any:
+        """Map Node-RED's `Service Host` property names (1.103 and later) onto ours."""
+        if not isinstance(data, dict) or not any(k in data for k in _NODE_RED_KEYS):
+            return data
+        data = {k: v for k, v in data.items() if v is not None}
+        if "apiBase" in data:
+            data.setdefault("base_url", data.pop("apiBase") or "")
+            if (kind := data.pop("apiBaseType", "str") or "str") != "str":
+                data.setdefault("base_url_type", kind)
+        if "organizationId" in data:
+            data.setdefault("organization", data.pop("organizationId") or "")
+            data.pop("organizationIdType", None)
+        if "secureApiKeyHeaderOrQueryName" in data:
+            data.setdefault("key_header", (str(data.pop("secureApiKeyHeaderOrQueryName") or "")).strip()
+                            or "Authorization")
+            data.pop("secureApiKeyHeaderOrQueryNameType", None)
+        if "secureApiKeyIsQuery" in data:
+            data.setdefault("key_in_query", data.pop("secureApiKeyIsQuery") in (True, "true"))
+        value = data.pop("secureApiKeyValue", None)
+        ref = data.pop("secureApiKeyValueRef", None)
+        kind = data.pop("secureApiKeyValueType", None) or "cred"
+        if "api_key" not in data:
+            if kind == "cred" and value:
+                data.update(api_key=value, api_key_type="cred")
+            elif kind != "cred" and (ref or value):
+                # legacy flows kept the variable name in the credential itself
+                data.update(api_key=ref or value, api_key_type=kind)
+        data.pop("temp", None)
+        return data
+
+
+_NODE_RED_KEYS = ("apiBase", "organizationId", "secureApiKeyHeaderOrQueryName", "secureApiKeyIsQuery",
+                  "secureApiKeyValue", "secureApiKeyValueRef", "secureApiKeyValueType")
+
+
+class MissingKey(Exception):
+    """No API key could be found for a request (the text says where we looked)."""
+
+
+@register("openai-config", aliases=("Service Host",))
+class OpenAIConfig(ConfigNode):
+    """Connection to the OpenAI API (or any compatible server): base URL, key, limits; one shared client."""
+
+    Props = OpenAIConfigProps
+    props: OpenAIConfigProps
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared: SharedClient | None = None
+        self._static_key: str | None = None
+        self._key_problem = ""
+
+    @classmethod
+    def check(cls, props: Any) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        if props.api_key_type in ("env", "file", "msg", "flow", "global") and not props.api_key.strip():
+            problems.append(("api_key", f"api_key_type {props.api_key_type!r} needs a name or path in api_key"))
+        if props.api_key_type == "msg":
+            try:
+                parse_path(props.api_key)
+            except ValueError as exc:
+                problems.append(("api_key", str(exc)))
+        for name in ("max_concurrent", "max_connections"):
+            value = getattr(props, name)
+            if value is not None and value < 1:
+                problems.append((name, "must be at least 1"))
+        return problems
+
+    @property
+    def per_message_key(self) -> bool:
+        return self.props.api_key_type in PER_MESSAGE_KEY_TYPES
+
+    def _resolve_static_key(self) -> str | None:
+        p = self.props
+        if p.api_key_type == "env":
+            key = os.environ.get(p.api_key.strip())
+            self._key_problem = f"environment variable {p.api_key.strip()} is not set"
+        elif p.api_key_type == "file":
+            path = Path(p.api_key).expanduser()
+            if not path.is_absolute():
+                path = self.runtime.base_dir / path
+            try:
+                key = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                key, self._key_problem = None, f"cannot read the key file {path}: {exc.strerror}"
+            else:
+                self._key_problem = f"the key file {path} is empty"
+        else:
+            key = p.api_key
+            self._key_problem = "the config node's api_key is empty"
+        return key or None
+
+    async def start(self) -> None:
+        p = self.props
+        if not self.per_message_key:
+            self._static_key = self._resolve_static_key()
+            redact(self._static_key)
+        base_url = os.environ.get(p.base_url, "") if p.base_url_type == "env" else p.base_url
+        settings = ClientSettings(
+            base_url=base_url or None,
+            organization=p.organization or None,
+            project=p.project or None,
+            key_name=p.key_header,
+            key_in_query=p.key_in_query,
+            timeout=p.timeout,
+            max_retries=p.max_retries if p.max_retries is not None else 2,
+            headers=dict(p.headers),
+            max_connections=p.max_connections or 100,
+            max_concurrent=p.max_concurrent or 100,
+            transport=p.transport,
+        )
+        self.shared = SharedClient(settings, self._static_key)
+
+    async def close(self) -> None:
+        if self.shared is not None:
+            await self.shared.close()
+            self.shared = None
+
+    @property
+    def request_options(self) -> dict[str, Any]:
+        """Keyword arguments for every SDK call through this config node (see `_client`)."""
+        assert self.shared is not None, "openai-config used before start"
+        return self.shared.request_options
+
+    def client_for(self, msg: dict[str, Any], node: Any) -> openai.AsyncOpenAI:
+        """The client for this message. A per-message key is removed from the msg once read."""
+        assert self.shared is not None, "openai-config used before start"
+        if not self.per_message_key:
+            if not self._static_key:
+                raise MissingKey(f"no OpenAI API key: {self._key_problem}")
+            return self.shared.client
+        p = self.props
+        if p.api_key_type == "msg":
+            key = get_path(msg, p.api_key)
+            delete_path(msg, p.api_key)  # the key must not travel on with the message
+        else:
+            ctx = node.flow_context if p.api_key_type == "flow" else node.global_context
+            key = ctx.get(p.api_key)
+        if not isinstance(key, str) or not key:
+            raise MissingKey(f"no OpenAI API key in {p.api_key_type}.{p.api_key}")
+        redact(key)
+        return self.shared.for_key(key)
+
+    def slot(self) -> Any:
+        assert self.shared is not None, "openai-config used before start"
+        return self.shared.slot()
+
+    @property
+    def max_concurrent(self) -> int:
+        return self.props.max_concurrent or 100

@@ -1,0 +1,17 @@
+"""An offline, stateful emulator of the part of the OpenAI API the OpenAI nodes use.
+
+It is a real HTTP server (aiohttp.web) so the official SDK, its transport,
+retries, SSE parsing and pagination are exercised exactly as against the real
+service: flows, tests and demos run without a network or an API key.
+
+Entry points:
+    async with serve(host, port, ...) as server: ...   # tests, embedding
+    main(argv)                                          # CLI: python -m nodes.openai.emulator --port N
+"""
+
+from __future__ import annotations
+
+from ._app import EmulatorConfig, build_app
+from ._server import RunningEmulator, main, serve
+
+__all__ = ["EmulatorConfig", "RunningEmulator", "build_app", "main", "serve"]

@@ -1,0 +1,146 @@
+"""`openai-runs` (the Runs methods) and `openai-api` (every method in the table).
+
+Both are one generic dispatcher restricted to some rows of `_methods.METHODS`:
+read the request from the configured property, validate it against the SDK's
+parameter types (`_params.validate`), call the SDK through the config node's
+shared client (`_dispatch`), and put plain JSON data on `msg.payload`.
+
+The msg is not touched until the call succeeded, so on any error the catch
+path receives it exactly as it arrived (a per-message API key excepted: that
+is removed as soon as it is read).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from runtime import ConfigRef, Node, NodeProps, register
+from runtime.properties import get_path, parse_path
+
+from . import _dispatch
+from ._errors import config_error, from_sdk, invalid_payload
+from ._methods import RUNS, Method, lookup, names
+from ._params import PayloadError, validate
+from .config import Bool, MissingKey, OpenAIConfig, OptInt
+
+_REQUESTING = {"fill": "blue", "shape": "dot", "text": "requesting"}
+_STREAMING = {"fill": "green", "shape": "dot", "text": "streaming"}
+_ERROR = {"fill": "red", "shape": "ring", "text": "error"}
+
+
+class OpenAIMethodProps(NodeProps):
+    service: Annotated[str, ConfigRef("openai-config")] = Field(description="id of the openai-config node")
+    method: str = Field(description="method name, e.g. createRun (Node-RED's names; snake_case also accepted)")
+    property: str = Field("payload", description="where the request is read from")
+    propertyType: Literal["msg", "flow", "global"] = Field("msg", description="msg, flow or global")
+    wait: Bool = Field(False, description="poll a created/returned run until it is terminal or requires_action")
+    pollInterval: OptInt = Field(None, description="ms between polls with wait (default: the server's hint, "
+                                                   "else 1000)")
+    fetchAll: Bool = Field(False, description="list methods: follow the cursors and return every item")
+
+
+
+class OpenAIMethodNode(Node):
+    """Calls one OpenAI method per message (base of openai-runs and openai-api)."""
+
+    Props = OpenAIMethodProps
+    props: OpenAIMethodProps
+    services: ClassVar[frozenset[str] | None] = None
+    concurrency = 100  # raised/lowered to the config node's max_concurrent at start
+
+    @classmethod
+    def check(cls, props: Any) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        if lookup(props.method, cls.services) is None:
+            known = names(cls.services)
+            close = difflib.get_close_matches(props.method, known, n=3, cutoff=0.6)
+            hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"known: {', '.join(known)}"
+            problems.append(("method", f"unknown method {props.method!r} for {cls.type}; {hint}"))
+        if props.propertyType == "msg":
+            try:
+                parse_path(props.property)
+            except ValueError as exc:
+                problems.append(("property", str(exc)))
+        return problems
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        method = lookup(self.props.method, self.services)
+        assert method is not None  # `check` ran before the node was built
+        self.method: Method = method
+        self.config: OpenAIConfig | None = None
+
+    async def start(self) -> None:
+        self.config = self.config_node(self.props.service)
+        self.concurrency = self.config.max_concurrent
+
+    def _request(self, msg: dict[str, Any]) -> Any:
+        p = self.props
+        if p.propertyType == "msg":
+            return get_path(msg, p.property)
+        ctx = self.flow_context if p.propertyType == "flow" else self.global_context
+        return ctx.get(p.property)
+
+    async def on_input(self, msg: dict[str, Any]) -> Any:
+        method, config = self.method, self.config
+        assert config is not None
+        try:
+            client = config.client_for(msg, self)
+        except MissingKey as exc:
+            self.status(_ERROR)
+            raise config_error(method.name, str(exc), msg) from None
+        request = self._request(msg)
+        try:
+            kwargs = validate(method, request)
+        except PayloadError as exc:
+            self.status(_ERROR)
+            raise invalid_payload(method.name, exc.problems, str(exc), msg) from None
+        streaming = method.stream and kwargs.get("stream") is True
+        try:
+            async with config.slot():
+                if streaming:
+                    await self._stream(client, kwargs, msg)
+                    return None
+                self.status(_REQUESTING)
+                outcome = await _dispatch.call(
+                    client, method, kwargs, wait=self.props.wait and method.returns_run,
+                    poll_interval_ms=self.props.pollInterval, fetch_all=self.props.fetchAll,
+                    options=config.request_options,
+                )
+        except Exception as exc:  # SDK errors: status, timeouts, connection, stream errors
+            self.status(_ERROR)
+            raise from_sdk(exc, method.name, msg) from None
+        self.status({})
+        msg["payload"] = outcome.payload
+        msg["openai"] = outcome.meta
+        return msg
+
+    async def _stream(self, client: Any, kwargs: dict[str, Any], msg: dict[str, Any]) -> None:
+        """One msg per server event, in order; the last has event "done" and openai.done = True."""
+        self.status(_STREAMING)
+        index = 0
+        assert self.config is not None
+        async for event, data in _dispatch.stream(client, self.method, kwargs, self.config.request_options):
+            done = event == "done"
+            meta = {"method": self.method.name, "event": event, "index": index, "done": done}
+            # A shallow copy per event, as Node-RED does: same _msgid, the event replaces the payload.
+            self.send({**msg, "payload": data, "event": event, "openai": meta})
+            index += 1
+        self.status({})
+
+
+@register("openai-runs")
+class OpenAIRuns(OpenAIMethodNode):
+    """Runs of the OpenAI Assistants API: create, list, get, modify, cancel, submit tool outputs, steps."""
+
+    services = RUNS
+
+
+@register("openai-api", aliases=("OpenAI API",))
+class OpenAIApi(OpenAIMethodNode):
+    """Any method of the OpenAI method table (runs, threads, messages, assistants), by Node-RED name."""
+
+    services = None

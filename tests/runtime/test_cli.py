@@ -1,0 +1,273 @@
+"""The `flowwire` command: validate, run (signals, drain, env files, log formats,
+secrets), schema and nodes. `run` is tested as a real subprocess; the commands that
+only print are called in-process (same code, no interpreter start-up per test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from runtime import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parent / "fixtures"
+CLI_NODES = FIXTURES / "cli_nodes.py"
+FLOWWIRE = [sys.executable, "-m", "runtime.cli"]
+
+
+class Process:
+    """A running `flowwire` whose stdout and stderr are collected as they arrive."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self._changed = asyncio.Event()
+        self._readers = [asyncio.create_task(self._read(proc.stdout, self.stdout)), asyncio.create_task(self._read(proc.stderr, self.stderr))]
+
+    async def _read(self, stream: asyncio.StreamReader | None, into: list[str]) -> None:
+        assert stream is not None
+        async for line in stream:
+            into.append(line.decode().rstrip("\n"))
+            self._changed.set()
+
+    async def wait_for(self, predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        async def until() -> None:
+            while not predicate():
+                if self.proc.returncode is not None:
+                    raise AssertionError(f"flowwire exited ({self.proc.returncode}) before {what}:\n" + "\n".join(self.stderr))
+                self._changed.clear()
+                # Output wakes us at once; predicates about files are polled every 10 ms.
+                waiters = [asyncio.ensure_future(self._changed.wait()), asyncio.ensure_future(self.proc.wait())]
+                await asyncio.wait(waiters, timeout=0.01, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+
+        try:
+            await asyncio.wait_for(until(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"timed out waiting for {what}; stderr:\n" + "\n".join(self.stderr)) from None
+
+    def send(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    async def finish(self, timeout: float = 15.0) -> int:
+        rc = await asyncio.wait_for(self.proc.wait(), timeout)
+        await asyncio.gather(*self._readers)
+        return rc
+
+
+@asynccontextmanager
+async def flowwire(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> AsyncIterator[Process]:
+    proc = await asyncio.create_subprocess_exec(
+        *FLOWWIRE, *args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    process = Process(proc)
+    try:
+        yield process
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def run_in_process(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(cli._logging, "configure", lambda *a, **k: None)  # keep pytest's log capture
+    try:
+        rc = cli.main(list(args))
+    except SystemExit as exc:
+        rc = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def write_flow(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text.lstrip("\n"), encoding="utf-8")
+    return path
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+def test_validate_prints_a_one_line_summary(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    rc, out, _ = run_in_process(capsys, monkeypatch, "validate", str(ROOT / "flows" / "hello.yaml"), str(FIXTURES / "nodered-export.json"))
+    assert rc == 0
+    assert out.splitlines() == ["ok: 14 node(s) on 1 tab(s) in 2 file(s)"]
+
+
+def test_validate_lists_every_problem_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_flow(tmp_path, "bad.yaml", "- {id: a, type: injct, wires: [b]}\n- {id: b, type: debug, active: maybe}\n- {id: b, type: debug}\n")
+    rc, out, err = run_in_process(capsys, monkeypatch, "validate", str(path))
+    assert rc == 2 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == "3 problem(s) found; nothing was started:"
+    assert lines[1] == f"  {path}:1: node 'a': field 'type': unknown node type 'injct'; did you mean 'inject'?"
+    assert lines[2].startswith(f"  {path}:2: node 'b': field 'active': ")
+    assert lines[3] == f"  {path}:3: node 'b': field 'id': duplicate id (first defined at {path}:2)"
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+async def test_run_on_an_invalid_file_starts_nothing_and_exits_2(tmp_path: Path) -> None:
+    path = write_flow(tmp_path, "flow.yaml", "- {id: i, type: inject, once: true, onceDelay: 0, wires: [d]}\n- {id: d, type: debug}\n- {id: x, type: debug, complete: 3}\n")
+    async with flowwire("run", str(path)) as fw:
+        rc = await fw.finish()
+    assert rc == 2
+    assert fw.stdout == [], "the inject never fired"
+    assert any("node 'x'" in line and "field 'complete'" in line for line in fw.stderr)
+
+
+async def test_run_hello_prints_debug_output_and_exits_0_on_sigint_after_draining() -> None:
+    async with flowwire("run", "flows/hello.yaml", env={"USER": "tester"}) as fw:
+        await fw.wait_for(lambda: any(line.startswith("[hello] msg:") for line in fw.stdout), "the first debug line")
+        fw.send(signal.SIGINT)
+        rc = await fw.finish()
+    assert rc == 0
+    first = json.loads(fw.stdout[0].removeprefix("[hello] msg: "))
+    assert first["payload"] == "HELLO FROM FLOWWIRE!" and first["greeted_by"] == "tester"
+    assert any("SIGINT received" in line for line in fw.stderr)
+    assert any("stopped cleanly" in line for line in fw.stderr)
+
+
+async def test_sigterm_drains_in_flight_messages_so_nothing_is_lost(tmp_path: Path) -> None:
+    out = tmp_path / "received.txt"
+    path = write_flow(
+        tmp_path,
+        "flow.yaml",
+        f"""
+modules: [{CLI_NODES}]
+nodes:
+  - {{id: burst, type: cli-burst, count: 8, wires: [slow]}}
+  - {{id: slow, type: cli-slow, seconds: 0.1, wires: [record]}}
+  - {{id: record, type: cli-record, path: "{out}"}}
+""",
+    )
+    async with flowwire("run", str(path)) as fw:
+        await fw.wait_for(lambda: out.is_file() and out.read_text().count("\n") >= 1, "the first message to arrive")
+        fw.send(signal.SIGTERM)
+        rc = await fw.finish()
+    assert rc == 0
+    assert out.read_text().split() == [str(i) for i in range(8)], "every in-flight message reached the end"
+
+
+async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
+    path = write_flow(
+        tmp_path,
+        "flow.yaml",
+        f"""
+modules: [{CLI_NODES}]
+settings: {{drainTimeout: 60}}
+nodes:
+  - {{id: burst, type: cli-burst, count: 1, wires: [stuck]}}
+  - {{id: stuck, type: cli-stuck}}
+""",
+    )
+    async with flowwire("run", str(path)) as fw:
+        await fw.wait_for(lambda: any("flowwire running" in line for line in fw.stderr), "start-up")
+        fw.send(signal.SIGTERM)
+        await fw.wait_for(lambda: any("SIGTERM received" in line for line in fw.stderr), "the first signal to be handled")
+        fw.send(signal.SIGTERM)
+        rc = await fw.finish(timeout=5)
+    assert rc != 0, "a forced exit is not a clean one"
+    assert any("second signal" in line for line in fw.stderr)
+
+
+async def test_env_file_values_are_substituted(tmp_path: Path) -> None:
+    env_file = tmp_path / "site.env"
+    env_file.write_text("# settings for the test\nexport GREETING='hi from a file'\nTOPIC=t1\n")
+    path = write_flow(
+        tmp_path,
+        "flow.yaml",
+        "- {id: i, type: inject, once: true, onceDelay: 0, payload: '${GREETING}', payloadType: str, topic: '${TOPIC}', wires: [d]}\n- {id: d, type: debug}\n",
+    )
+    async with flowwire("run", str(path), "--env-file", str(env_file)) as fw:
+        await fw.wait_for(lambda: bool(fw.stdout), "debug output")
+        fw.send(signal.SIGINT)
+        assert await fw.finish() == 0
+    assert fw.stdout == ["[d] payload: hi from a file"]
+
+
+async def test_json_logs_and_secrets_never_appear_anywhere(tmp_path: Path) -> None:
+    key = "sk-test-5ecret-0123456789"
+    path = write_flow(
+        tmp_path,
+        "flow.yaml",
+        f"""
+modules: [{CLI_NODES}]
+nodes:
+  - {{id: ok, type: inject, once: true, onceDelay: 0, payload: go, payloadType: str, wires: [api]}}
+  - {{id: bad, type: inject, once: true, onceDelay: 0, payload: fail, payloadType: str, wires: [api]}}
+  - {{id: api, type: cli-secret, key: "${{API_KEY}}", wires: [show]}}
+  - {{id: show, type: debug, complete: "true", console: true}}
+  - {{id: st, type: status, wires: [show]}}
+""",
+    )
+    async with flowwire("run", str(path), "--log-format", "json", env={"API_KEY": key}) as fw:
+        await fw.wait_for(lambda: any("rejected" in line for line in fw.stderr) and len(fw.stdout) >= 2, "the error and the debug lines")
+        fw.send(signal.SIGINT)
+        assert await fw.finish() == 0
+    everything = "\n".join(fw.stdout + fw.stderr)
+    assert key not in everything
+    assert "key=***" in everything and "rejected key ***" in everything
+    records = [json.loads(line) for line in fw.stderr if line.strip()]
+    assert {"ts", "level", "logger", "message"} <= set(records[0])
+    [error] = [r for r in records if "rejected" in r["message"]]
+    assert error["level"] == "error" and error["node_id"] == "api"
+
+
+# -- schema --------------------------------------------------------------------------------------
+
+
+def test_schema_is_a_json_schema_that_accepts_good_flows_and_rejects_bad_ones(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    rc, out, _ = run_in_process(capsys, monkeypatch, "schema")
+    assert rc == 0
+    schema = json.loads(out)
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator_cls.check_schema(schema)
+    validator = validator_cls(schema)
+
+    validator.validate(yaml.safe_load((ROOT / "flows" / "hello.yaml").read_text()))
+    validator.validate(json.loads((FIXTURES / "nodered-export.json").read_text()))
+
+    for bad in (
+        {"nodes": [{"id": "a", "type": "no-such-type"}]},
+        {"nodes": [{"id": "a", "type": "inject", "once": "sometimes"}]},
+        {"nodes": [{"type": "debug"}]},
+        {"nodes": [], "extra": 1},
+    ):
+        assert not validator.is_valid(bad), bad
+
+
+# -- nodes ---------------------------------------------------------------------------------------
+
+
+def test_nodes_lists_every_type_with_a_summary(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    rc, out, _ = run_in_process(capsys, monkeypatch, "nodes")
+    assert rc == 0
+    rows = {line.split()[0]: line for line in out.splitlines()}
+    for node_type in ("inject", "debug", "function", "change", "catch", "status", "complete", "comment", "tab"):
+        assert node_type in rows
+        assert len(rows[node_type].split(maxsplit=1)) == 2, f"{node_type} has a summary"
+
+
+def test_nodes_type_prints_its_properties(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    rc, out, _ = run_in_process(capsys, monkeypatch, "nodes", "change")
+    assert rc == 0
+    assert out.startswith("change: Sets, changes")
+    assert "rules" in out
+
+    rc, _, err = run_in_process(capsys, monkeypatch, "nodes", "chnage")
+    assert rc == 2 and "did you mean change" in err

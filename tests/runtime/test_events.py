@@ -1,0 +1,277 @@
+"""Errors, status and completion events: who hears what (catch/status/complete scopes),
+the shape of `msg.error` and `msg.status`, uncaught errors and the error-loop guard.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from runtime import Msg, Node, NodeError, register
+from runtime.testing import run_flow, wait_until
+
+
+@register("test-raise")
+class Raise(Node):
+    """Raises ValueError for every message whose payload is 'bad', passes the others on."""
+
+    def on_input(self, msg: Msg) -> Msg:
+        if msg.get("payload") == "bad":
+            raise ValueError("bad payload")
+        return msg
+
+
+@register("test-async-raise")
+class AsyncRaise(Node):
+    """The async twin of test-raise."""
+
+    async def on_input(self, msg: Msg) -> Msg:
+        if msg.get("payload") == "bad":
+            raise NodeError("async refused", code=42)
+        return msg
+
+
+@register("test-status")
+class StatusReporter(Node):
+    """Sets its status from msg.status_args (a list of fill, shape, text)."""
+
+    def on_input(self, msg: Msg) -> None:
+        self.status(*msg["status_args"])
+
+
+@register("test-hold")
+class Hold(Node):
+    """Holds every message; the test finishes it with done() or error()."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held: list[Any] = []
+
+    def on_input(self, msg: Msg) -> None:
+        self.held.append(self.hold(msg))
+
+
+def sink(node_id: str, z: str = "") -> dict[str, Any]:
+    return {"id": node_id, "type": "test-sink", **({"z": z} if z else {})}
+
+
+# -- catch scoping ----------------------------------------------------------------------------
+
+
+TWO_TABS = [
+    {"id": "t1", "type": "tab", "label": "one"},
+    {"id": "t2", "type": "tab", "label": "two"},
+    {"id": "r1", "type": "test-raise", "z": "t1"},
+    {"id": "r2", "type": "test-raise", "z": "t1"},
+    {"id": "r3", "type": "test-raise", "z": "t2"},
+    {"id": "all1", "type": "catch", "z": "t1", "wires": [["all1-out"]]},
+    {"id": "only-r2", "type": "catch", "z": "t1", "scope": ["r2"], "wires": [["only-r2-out"]]},
+    sink("all1-out", "t1"),
+    sink("only-r2-out", "t1"),
+]
+
+
+async def test_a_catch_without_scope_hears_every_node_on_its_tab_only() -> None:
+    async with run_flow(TWO_TABS) as flow:
+        for node_id in ("r1", "r2", "r3"):
+            await flow.inject(node_id, {"payload": "bad", "_msgid": node_id})
+        await flow.idle()
+    assert [m["error"]["source"]["id"] for m in flow.node("all1-out").messages] == ["r1", "r2"]
+
+
+async def test_a_catch_with_a_list_scope_hears_only_the_listed_nodes() -> None:
+    async with run_flow(TWO_TABS) as flow:
+        for node_id in ("r1", "r2", "r3"):
+            await flow.inject(node_id, {"payload": "bad", "_msgid": node_id})
+        await flow.idle()
+    assert [m["error"]["source"]["id"] for m in flow.node("only-r2-out").messages] == ["r2"]
+
+
+async def test_a_catch_with_group_scope_hears_its_group() -> None:
+    nodes = [
+        {"id": "grp", "type": "group", "nodes": ["in-group", "group-catch"]},
+        {"id": "in-group", "type": "test-raise", "g": "grp"},
+        {"id": "outside", "type": "test-raise"},
+        {"id": "group-catch", "type": "catch", "g": "grp", "scope": "group", "wires": [["out"]]},
+        sink("out"),
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("in-group", {"payload": "bad"})
+        await flow.inject("outside", {"payload": "bad"})
+        await flow.idle()
+    assert [m["error"]["source"]["id"] for m in flow.node("out").messages] == ["in-group"]
+
+
+async def test_an_uncaught_catch_hears_only_errors_no_other_catch_took() -> None:
+    nodes = [
+        {"id": "r1", "type": "test-raise"},
+        {"id": "r2", "type": "test-raise"},
+        {"id": "c-r1", "type": "catch", "scope": ["r1"], "wires": [["caught"]]},
+        {"id": "leftovers", "type": "catch", "uncaught": True, "wires": [["uncaught"]]},
+        sink("caught"),
+        sink("uncaught"),
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("r1", {"payload": "bad"})
+        await flow.inject("r2", {"payload": "bad"})
+        await flow.idle()
+    assert [m["error"]["source"]["id"] for m in flow.node("caught").messages] == ["r1"]
+    assert [m["error"]["source"]["id"] for m in flow.node("uncaught").messages] == ["r2"]
+
+
+# -- the caught message -----------------------------------------------------------------------
+
+
+async def test_the_caught_msg_is_intact_with_msg_error() -> None:
+    nodes = [{"id": "r", "type": "test-raise", "name": "checker"}, {"id": "c", "type": "catch", "wires": [["out"]]}, sink("out")]
+    async with run_flow(nodes) as flow:
+        sent = {"payload": "bad", "topic": "t", "nested": {"a": [1]}, "_msgid": "m-1"}
+        await flow.inject("r", sent)
+        [caught] = await flow.received("out")
+    assert {k: caught[k] for k in ("payload", "topic", "nested", "_msgid")} == {"payload": "bad", "topic": "t", "nested": {"a": [1]}, "_msgid": "m-1"}
+    error = caught["error"]
+    assert error["message"] == "ValueError: bad payload"
+    assert error["source"] == {"id": "r", "type": "test-raise", "name": "checker", "count": 1}
+    assert "Traceback" in error["stack"] and "bad payload" in error["stack"]
+    assert "error" not in sent, "the catch path gets a copy; the sender's msg is untouched"
+
+
+async def test_node_error_details_are_merged_and_an_earlier_error_moves_to_underscore_error() -> None:
+    nodes = [{"id": "r", "type": "test-async-raise"}, {"id": "c", "type": "catch", "wires": [["out"]]}, sink("out")]
+    async with run_flow(nodes) as flow:
+        await flow.inject("r", {"payload": "bad", "error": "from before"})
+        [caught] = await flow.received("out")
+    assert caught["error"]["message"] == "async refused"
+    assert caught["error"]["code"] == 42
+    assert "stack" not in caught["error"], "NodeError is an expected failure: no traceback"
+    assert caught["_error"] == "from before"
+
+
+async def test_held_error_reaches_catch_with_the_held_msg() -> None:
+    nodes = [{"id": "h", "type": "test-hold"}, {"id": "c", "type": "catch", "wires": [["out"]]}, sink("out")]
+    async with run_flow(nodes) as flow:
+        await flow.inject("h", {"payload": "later"})
+        await wait_until(lambda: flow.node("h").held, what="message held")
+        flow.node("h").held[0].error("timed out")
+        [caught] = await flow.received("out")
+    assert caught["payload"] == "later" and caught["error"]["message"] == "timed out"
+
+
+async def test_an_uncaught_error_is_one_log_line_with_node_id_and_msgid_and_the_flow_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    nodes = [{"id": "r", "type": "test-raise", "wires": [["out"]]}, sink("out")]
+    caplog.set_level(logging.INFO)
+    async with run_flow(nodes) as flow:
+        await flow.inject("r", {"payload": "bad", "_msgid": "abc123"})
+        await flow.inject("r", {"payload": "good"})
+        [ok] = await flow.received("out")
+    assert ok["payload"] == "good"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    line = errors[0].getMessage()
+    assert "r" in line and "abc123" in line and "bad payload" in line
+    assert errors[0].node_id == "r" and errors[0].msgid == "abc123"  # type: ignore[attr-defined]
+
+
+async def test_an_error_without_a_msg_is_logged_not_caught(caplog: pytest.LogCaptureFixture) -> None:
+    nodes = [{"id": "f", "type": "function", "func": "node.error('no msg here')\nnode.error('with msg', msg)"}, {"id": "c", "type": "catch", "wires": [["out"]]}, sink("out")]
+    async with run_flow(nodes) as flow:
+        await flow.inject("f", {"payload": 1})
+        [caught] = await flow.received("out")
+        await flow.idle()
+    assert caught["error"]["message"] == "with msg"
+    assert len(flow.node("out").messages) == 1
+    assert any("no msg here" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+
+
+async def test_the_error_loop_guard_stops_a_catch_path_that_fails_forever(caplog: pytest.LogCaptureFixture) -> None:
+    # f raises on everything; the catch sends the failed message straight back into f.
+    nodes = [
+        {"id": "f", "type": "function", "func": "context.set('calls', (context.get('calls') or 0) + 1)\nraise RuntimeError('again')"},
+        {"id": "c", "type": "catch", "scope": ["f"], "wires": [["f", "seen"]]},
+        sink("seen"),
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("f", {"payload": 1, "_msgid": "loop"})
+        await flow.idle()
+        calls = flow.node("f").context.get("calls")
+    counts = [m["error"]["source"]["count"] for m in flow.node("seen").messages]
+    assert counts == list(range(1, 10)), "Node-RED's count: catches 1..9, the 10th error is dropped"
+    assert calls == 10
+    assert any("error loop" in r.getMessage() and "loop" in r.getMessage() for r in caplog.records)
+
+
+# -- status --------------------------------------------------------------------------------
+
+
+async def test_status_nodes_receive_fill_shape_text_and_source() -> None:
+    nodes = [
+        {"id": "s1", "type": "test-status", "name": "reporter"},
+        {"id": "s2", "type": "test-status"},
+        {"id": "all", "type": "status", "wires": [["all-out"]]},
+        {"id": "just-s2", "type": "status", "scope": ["s2"], "wires": [["s2-out"]]},
+        sink("all-out"),
+        sink("s2-out"),
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("s1", {"status_args": ["green", "dot", "connected"]})
+        await flow.inject("s2", {"status_args": []})
+        await flow.idle()
+    first, cleared = flow.node("all-out").messages
+    assert first["status"] == {"fill": "green", "shape": "dot", "text": "connected", "source": {"id": "s1", "type": "test-status", "name": "reporter"}}
+    assert cleared["status"] == {"source": {"id": "s2", "type": "test-status", "name": ""}}, "status() clears"
+    assert [m["status"]["source"]["id"] for m in flow.node("s2-out").messages] == ["s2"]
+
+
+async def test_a_status_node_on_another_tab_hears_nothing() -> None:
+    nodes = [
+        {"id": "t1", "type": "tab"},
+        {"id": "t2", "type": "tab"},
+        {"id": "s1", "type": "test-status", "z": "t1"},
+        {"id": "st", "type": "status", "z": "t2", "wires": [["out"]]},
+        sink("out", "t2"),
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("s1", {"status_args": ["red", "ring", "down"]})
+        await flow.idle()
+    assert flow.node("out").messages == []
+
+
+# -- complete -----------------------------------------------------------------------------
+
+
+async def test_a_complete_node_fires_when_a_listed_node_has_finished_a_message() -> None:
+    nodes = [
+        {"id": "ch", "type": "change", "rules": [{"t": "set", "p": "payload", "to": "changed"}], "wires": [["next"]]},
+        {"id": "other", "type": "junction"},
+        {"id": "done", "type": "complete", "scope": ["ch"], "wires": [["out"]]},
+        sink("next"),
+        sink("out"),
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("ch", {"payload": "original", "_msgid": "m1"})
+        await flow.inject("other", {"payload": "ignored"})
+        [completed] = await flow.received("out")
+        await flow.idle()
+    assert completed["payload"] == "changed" and completed["_msgid"] == "m1"
+    assert len(flow.node("out").messages) == 1
+
+
+async def test_complete_waits_for_a_held_message_and_skips_failed_ones() -> None:
+    nodes = [{"id": "h", "type": "test-hold"}, {"id": "r", "type": "test-raise"}, {"id": "done", "type": "complete", "scope": ["h", "r"], "wires": [["out"]]}, sink("out")]
+    async with run_flow(nodes) as flow:
+        await flow.inject("h", {"payload": "a"})
+        await flow.inject("h", {"payload": "b"})
+        await flow.inject("r", {"payload": "bad"})
+        hold = flow.node("h")
+        await wait_until(lambda: len(hold.held) == 2, what="two held messages")
+        await flow.inject("r", {"payload": "fine"})
+        [first] = await flow.received("out")
+        assert first["payload"] == "fine", "the failed message did not complete; the held ones not yet"
+        hold.held[0].done()
+        hold.held[1].error("gave up")
+        _, second = await flow.received("out", count=2)
+        await flow.idle()
+    assert second["payload"] == "a"
+    assert len(flow.node("out").messages) == 2

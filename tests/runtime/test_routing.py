@@ -1,0 +1,345 @@
+"""How messages move between nodes: fan-out copies, outputs per port, ordering,
+concurrency, bounded queues (backpressure) and completion tracking.
+
+See docs/messages.md; each section there has its test here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from runtime import Msg, Node, NodeError, NodeProps, Output, register
+from runtime.testing import run_flow, wait_until
+
+
+class GateProps(NodeProps):
+    concurrency: int = 1
+
+
+@register("test-gate")
+class Gate(Node):
+    """An async node that keeps each message until the test lets it through."""
+
+    Props = GateProps
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.concurrency = self.props.concurrency
+        self.inside = 0
+        self.max_inside = 0
+        self.started: list[Msg] = []
+        self._permits = asyncio.Semaphore(0)
+        self._open = False
+
+    def release(self, count: int = 1) -> None:
+        for _ in range(count):
+            self._permits.release()
+
+    def open(self) -> None:
+        self._open = True
+        self.release(self.inside)
+
+    async def on_input(self, msg: Msg) -> Msg:
+        self.inside += 1
+        self.max_inside = max(self.max_inside, self.inside)
+        self.started.append(msg)
+        try:
+            if not self._open:
+                await self._permits.acquire()
+        finally:
+            self.inside -= 1
+        return msg
+
+
+@register("test-ports")
+class Ports(Node):
+    """Returns whatever output the test put in `msg.out` (a msg, a list per port, None)."""
+
+    def on_input(self, msg: Msg) -> Output:
+        return msg["out"]  # type: ignore[no-any-return]
+
+
+@register("test-source")
+class Source(Node):
+    """A source the test drives through `emit`; its window is small to show backpressure."""
+
+    window: ClassVar[int] = 4
+
+
+@register("test-holder")
+class Holder(Node):
+    """Keeps each message past `on_input` (like a delay node) until the test finishes it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held: list[Any] = []
+
+    def on_input(self, msg: Msg) -> None:
+        self.held.append((self.hold(msg), msg))
+
+
+@register("test-fail")
+class Fail(Node):
+    """Raises on every message."""
+
+    def on_input(self, msg: Msg) -> None:
+        raise NodeError("refused")
+
+
+def sink(node_id: str) -> dict[str, Any]:
+    return {"id": node_id, "type": "test-sink"}
+
+
+# -- fan-out ----------------------------------------------------------------------
+
+
+async def test_fan_out_first_wire_gets_the_object_others_deep_copies_with_the_same_msgid() -> None:
+    flow_nodes = [{"id": "j", "type": "junction", "wires": [["a", "b", "c"]]}, sink("a"), sink("b"), sink("c")]
+    async with run_flow(flow_nodes) as flow:
+        original = {"payload": {"items": [1, 2]}}
+        await flow.inject("j", original)
+        [a] = await flow.received("a")
+        [b] = await flow.received("b")
+        [c] = await flow.received("c")
+    assert a is original
+    assert b == c == original
+    assert b is not original and c is not original and b is not c
+    assert b["payload"] is not original["payload"] and b["payload"]["items"] is not original["payload"]["items"]
+    assert a["_msgid"] == b["_msgid"] == c["_msgid"]
+
+
+async def test_a_copy_is_independent_of_the_original() -> None:
+    flow_nodes = [{"id": "j", "type": "junction", "wires": [["a", "b"]]}, sink("a"), sink("b")]
+    async with run_flow(flow_nodes) as flow:
+        await flow.inject("j", {"payload": {"n": 1}})
+        [a] = await flow.received("a")
+        [b] = await flow.received("b")
+    a["payload"]["n"] = 2
+    assert b["payload"]["n"] == 1
+
+
+# -- outputs ------------------------------------------------------------------------
+
+
+async def test_output_list_has_one_entry_per_port_and_a_list_entry_sends_messages_in_order() -> None:
+    flow_nodes = [{"id": "p", "type": "test-ports", "wires": [["s0"], ["s1"], ["s2"]]}, sink("s0"), sink("s1"), sink("s2")]
+    async with run_flow(flow_nodes) as flow:
+        out = [{"payload": "zero"}, [{"payload": 1}, {"payload": 2}, {"payload": 3}], None]
+        await flow.inject("p", {"out": out})
+        await flow.idle()
+        s0, s1, s2 = (flow.node(i).messages for i in ("s0", "s1", "s2"))
+    assert [m["payload"] for m in s0] == ["zero"]
+    assert [m["payload"] for m in s1] == [1, 2, 3]
+    assert s2 == []
+    assert all("_msgid" in m for m in s0 + s1)
+
+
+async def test_a_msg_output_goes_to_port_0_and_none_sends_nothing() -> None:
+    flow_nodes = [{"id": "p", "type": "test-ports", "wires": [["s0"], ["s1"]]}, sink("s0"), sink("s1")]
+    async with run_flow(flow_nodes) as flow:
+        await flow.inject("p", {"out": {"payload": "single"}})
+        await flow.inject("p", {"out": None})
+        await flow.idle()
+    assert [m["payload"] for m in flow.node("s0").messages] == ["single"]
+    assert flow.node("s1").messages == []
+
+
+async def test_the_same_msg_on_two_ports_is_copied_for_the_second() -> None:
+    flow_nodes = [{"id": "p", "type": "test-ports", "wires": [["s0"], ["s1"]]}, sink("s0"), sink("s1")]
+    async with run_flow(flow_nodes) as flow:
+        shared = {"payload": {"x": 1}}
+        await flow.inject("p", {"out": [shared, shared]})
+        [m0] = await flow.received("s0")
+        [m1] = await flow.received("s1")
+    assert m0 is shared and m1 is not shared and m1 == shared
+
+
+async def test_a_bad_output_is_a_node_error_not_a_crash(caplog: Any) -> None:
+    flow_nodes = [{"id": "p", "type": "test-ports", "wires": [["s0"]]}, sink("s0"), {"id": "c", "type": "catch", "wires": [["caught"]]}, sink("caught")]
+    async with run_flow(flow_nodes) as flow:
+        await flow.inject("p", {"out": "not a message", "_msgid": "m1"})
+        [caught] = await flow.received("caught")
+    assert "output" in caught["error"]["message"]
+    assert caught["error"]["source"]["id"] == "p"
+
+
+# -- ordering and concurrency ----------------------------------------------------------
+
+
+async def test_a_node_receives_messages_in_the_order_they_were_sent() -> None:
+    flow_nodes = [
+        {"id": "fn", "type": "function", "func": "for i in range(300):\n    node.send({'payload': i})", "wires": [["j"]]},
+        {"id": "j", "type": "junction", "wires": [["g", "s-sync"]]},
+        {"id": "g", "type": "test-gate", "wires": [["s-async"]]},
+        sink("s-sync"),
+        sink("s-async"),
+    ]
+    async with run_flow(flow_nodes) as flow:
+        flow.node("g").open()
+        await flow.inject("fn", {})
+        via_sync = await flow.received("s-sync", count=300)
+        via_async = await flow.received("s-async", count=300)
+    assert [m["payload"] for m in via_sync] == list(range(300))
+    assert [m["payload"] for m in via_async] == list(range(300))
+
+
+async def test_an_async_node_with_concurrency_1_handles_one_message_at_a_time_in_order() -> None:
+    flow_nodes = [{"id": "g", "type": "test-gate", "wires": [["s"]]}, sink("s")]
+    async with run_flow(flow_nodes) as flow:
+        gate = flow.node("g")
+        for i in range(5):
+            await flow.inject("g", {"payload": i})
+        for done in range(5):
+            await wait_until(lambda: len(gate.started) == done + 1, what=f"message {done} started")
+            assert gate.inside == 1
+            gate.release()
+        msgs = await flow.received("s", count=5)
+    assert gate.max_inside == 1
+    assert [m["payload"] for m in msgs] == [0, 1, 2, 3, 4]
+
+
+async def test_an_async_node_with_concurrency_n_handles_n_messages_at_once() -> None:
+    flow_nodes = [{"id": "g", "type": "test-gate", "concurrency": 3, "wires": [["s"]]}, sink("s")]
+    async with run_flow(flow_nodes) as flow:
+        gate = flow.node("g")
+        for i in range(5):
+            await flow.inject("g", {"payload": i})
+        await wait_until(lambda: gate.inside == 3, what="three messages inside the handler")
+        assert len(gate._inbox) == 2, "the other two wait in the node's inbox"
+        gate.release()
+        await wait_until(lambda: len(gate.started) == 4, what="the fourth message started")
+        assert gate.inside == 3
+        gate.open()
+        msgs = await flow.received("s", count=5)
+    assert gate.max_inside == 3
+    assert sorted(m["payload"] for m in msgs) == [0, 1, 2, 3, 4]
+    assert [m["payload"] for m in gate.started] == [0, 1, 2, 3, 4], "started in arrival order"
+
+
+# -- bounded queues (backpressure) -------------------------------------------------------
+
+
+async def test_a_slow_node_holds_a_fast_source_back() -> None:
+    flow_nodes = [{"id": "src", "type": "test-source", "wires": [["slow"]]}, {"id": "slow", "type": "test-gate", "wires": [["s"]]}, sink("s")]
+    total = 200
+    async with run_flow(flow_nodes) as flow:
+        source, slow = flow.node("src"), flow.node("slow")
+        emitted = 0
+        max_outstanding = 0
+        max_inbox = 0
+
+        async def produce() -> None:
+            nonlocal emitted, max_outstanding, max_inbox
+            for i in range(total):
+                await source.emit({"payload": i})
+                emitted += 1
+                max_outstanding = max(max_outstanding, source._outstanding)
+                max_inbox = max(max_inbox, len(slow._inbox))
+
+        producer = asyncio.create_task(produce())
+        await wait_until(lambda: source._window_waiter is not None and not source._window_waiter.done(), what="the source waiting for its window")
+        assert emitted == Source.window, "the source stopped after `window` messages"
+        assert not producer.done()
+
+        slow.open()
+        msgs = await flow.received("s", count=total, timeout=10)
+        await producer
+    assert [m["payload"] for m in msgs] == list(range(total))
+    assert max_outstanding <= Source.window
+    assert max_inbox <= Source.window
+
+
+# -- completion tracking ----------------------------------------------------------------
+
+
+async def test_on_complete_fires_once_everything_derived_has_finished() -> None:
+    # src fans out to: a gate (async), a holder (hold/done), a failing node whose error
+    # goes through a catch node into a second gate. Completion waits for all three.
+    flow_nodes = [
+        {"id": "src", "type": "test-source", "wires": [["gate", "holder", "fail", "direct"]]},
+        {"id": "gate", "type": "test-gate", "wires": [["s"]]},
+        {"id": "holder", "type": "test-holder", "wires": [["s"]]},
+        {"id": "fail", "type": "test-fail"},
+        {"id": "catch", "type": "catch", "scope": ["fail"], "wires": [["catch-gate"]]},
+        {"id": "catch-gate", "type": "test-gate", "wires": [["s"]]},
+        sink("direct"),
+        sink("s"),
+    ]
+    async with run_flow(flow_nodes) as flow:
+        completed: list[str] = []
+        await flow.node("src").emit({"payload": 1}, on_complete=lambda: completed.append("done"))
+        gate, holder, catch_gate = flow.node("gate"), flow.node("holder"), flow.node("catch-gate")
+        await flow.received("direct")
+        await wait_until(lambda: gate.inside == 1 and holder.held and catch_gate.inside == 1, what="all three branches busy")
+
+        gate.release()
+        await flow.received("s", count=1)
+        assert completed == []
+
+        catch_gate.release()
+        await flow.received("s", count=2)
+        assert completed == []
+
+        held, msg = holder.held[0]
+        held.send(msg)
+        await flow.received("s", count=3)
+        assert completed == [], "held.send does not finish the held message"
+        held.done()
+        await wait_until(lambda: completed == ["done"], what="completion")
+        held.done()
+        await flow.idle()
+    assert completed == ["done"], "fires exactly once"
+
+
+async def test_on_complete_fires_for_dropped_and_failed_messages() -> None:
+    flow_nodes = [
+        {"id": "drop-src", "type": "test-source", "wires": [["drop"]]},
+        {"id": "drop", "type": "test-ports"},
+        {"id": "fail-src", "type": "test-source", "wires": [["fail"]]},
+        {"id": "fail", "type": "test-fail"},
+        {"id": "nowhere", "type": "test-source"},
+    ]
+    async with run_flow(flow_nodes) as flow:
+        completed: list[str] = []
+        await flow.node("drop-src").emit({"out": None}, on_complete=lambda: completed.append("dropped"))
+        await flow.node("fail-src").emit({"payload": 1}, on_complete=lambda: completed.append("failed"))
+        await flow.node("nowhere").emit({"payload": 1}, on_complete=lambda: completed.append("unwired"))
+        await wait_until(lambda: len(completed) == 3, what="three completions")
+    assert sorted(completed) == ["dropped", "failed", "unwired"]
+
+
+async def test_on_complete_waits_for_messages_sent_with_node_send() -> None:
+    flow_nodes = [
+        {"id": "src", "type": "test-source", "wires": [["fn"]]},
+        {"id": "fn", "type": "function", "func": "node.send({'payload': 'early'})\nreturn msg", "wires": [["gate"]]},
+        {"id": "gate", "type": "test-gate", "wires": [["s"]]},
+        sink("s"),
+    ]
+    async with run_flow(flow_nodes) as flow:
+        completed: list[str] = []
+        await flow.node("src").emit({"payload": "late"}, on_complete=lambda: completed.append("done"))
+        gate = flow.node("gate")
+        await wait_until(lambda: len(gate.started) == 1, what="first message in the gate")
+        gate.release()
+        await flow.received("s", count=1)
+        assert completed == []
+        gate.release()
+        await flow.received("s", count=2)
+        await wait_until(lambda: completed == ["done"], what="completion")
+    assert [m["payload"] for m in flow.node("s").messages] == ["early", "late"]
+
+
+async def test_the_runtime_waits_for_in_flight_messages_when_it_stops() -> None:
+    flow_nodes = [{"id": "g", "type": "test-gate", "wires": [["s"]]}, sink("s")]
+    async with run_flow(flow_nodes) as flow:
+        gate = flow.node("g")
+        for i in range(3):
+            await flow.inject("g", {"payload": i})
+        await wait_until(lambda: gate.inside == 1, what="first message inside")
+        stopping = asyncio.create_task(flow.runtime.stop())
+        await asyncio.sleep(0)
+        assert not stopping.done()
+        gate.open()
+        await stopping
+    assert [m["payload"] for m in flow.node("s").messages] == [0, 1, 2]
