@@ -17,6 +17,8 @@ from .properties import PathError, get_path, parse_path, split_store
 if TYPE_CHECKING:
     from ._node import Node
 
+_Lambda = jsonata.Jsonata.JLambda
+
 
 class Expression:
     def __init__(self, text: str) -> None:
@@ -28,10 +30,11 @@ class Expression:
 
     def evaluate(self, msg: dict[str, Any], node: Node | None = None, bindings: dict[str, Any] | None = None) -> Any:
         env = self._expr.create_frame()
-        env.bind("env", lambda name: os.environ.get(name))
+        # Python callables must be wrapped as JLambda, or jsonata-python refuses to invoke them.
+        env.bind("env", _Lambda(lambda name: os.environ.get(name)))
         if node is not None:
-            env.bind("flowContext", lambda key: _context(node.flow_context, key))
-            env.bind("globalContext", lambda key: _context(node.global_context, key))
+            env.bind("flowContext", _Lambda(lambda key: _context(node.flow_context, key)))
+            env.bind("globalContext", _Lambda(lambda key: _context(node.global_context, key)))
         for name, value in (bindings or {}).items():
             env.bind(name, value)
         try:

@@ -124,11 +124,11 @@ class Delay(Node):
         self._max_kept = int(self.runtime.graph.settings.get("nodeMessageBufferMaxLength", 0) or 0)
         mode = p.pauseType
         if mode in ("delay", "delayv", "random"):
-            self.on_input = self._delay_input  # type: ignore[method-assign]
+            self._set_handler(self._delay_input)
         elif mode == "rate":
-            self.on_input = self._rate_drop_input if p.drop else self._rate_input  # type: ignore[method-assign]
+            self._set_handler(self._rate_drop_input if p.drop else self._rate_input)
         else:
-            self.on_input = self._topic_input  # type: ignore[method-assign]
+            self._set_handler(self._topic_input)
 
     async def start(self) -> None:
         if self.props.pauseType in ("queue", "timed"):

@@ -23,18 +23,29 @@ from runtime._routing import clone
 
 
 class AttrDict(dict):  # type: ignore[type-arg]
-    """A msg that also answers attribute access; nested dicts are wrapped when reached."""
+    """A msg that also answers attribute access; nested dicts are wrapped when reached.
+
+    Wrapping happens on the way in (by attribute or item access), so
+    `msg["payload"].room` and `msg.payload.room` both work; `_unwrap` turns
+    the wrapped parts back into plain dicts when the output leaves the node.
+    """
 
     __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        value = dict.__getitem__(self, key)
+        if type(value) is dict:
+            value = AttrDict(value)
+            dict.__setitem__(self, key, value)
+        return value
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else default
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        value = self.get(name)
-        if type(value) is dict:
-            value = AttrDict(value)
-            self[name] = value
-        return value
+        return self.get(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
@@ -98,19 +109,25 @@ def _is_async(tree: ast.Module) -> bool:
 
 
 def compile_body(code: str, name: str) -> Callable[..., Any]:
-    """Compile a function body; SyntaxError lines are the body's own lines."""
+    """Compile a function body; line numbers (syntax errors, tracebacks) are the body's own.
+
+    The body's syntax tree is placed inside a parsed `def` rather than
+    indenting the text, which would shift lines and change multi-line strings.
+    """
     body = textwrap.dedent(code or "") or "pass"
     try:
         tree = ast.parse(body, filename=name)
     except SyntaxError as exc:
         raise SyntaxError(exc.msg, (name, exc.lineno, exc.offset, exc.text)) from None
     prefix = "async def" if _is_async(tree) else "def"
-    source = f"{prefix} __flowwire_function__({_PARAMS}):\n" + textwrap.indent(body, "    ")
+    module = ast.parse(f"{prefix} __flowwire_function__({_PARAMS}):\n    pass")
+    function = module.body[0]
+    assert isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+    function.body = tree.body or [ast.Pass(lineno=1, col_offset=0)]
     try:
-        compiled = compile(source, name, "exec")
+        compiled = compile(module, name, "exec")
     except SyntaxError as exc:
-        lineno = (exc.lineno or 1) - 1
-        raise SyntaxError(exc.msg, (name, max(1, lineno), exc.offset, exc.text)) from None
+        raise SyntaxError(exc.msg, (name, exc.lineno or 1, exc.offset, exc.text)) from None
     namespace: dict[str, Any] = {"__name__": f"flowwire.function.{name}"}
     exec(compiled, namespace)  # noqa: S102 - running the user's flow code is the point of this node
     return namespace["__flowwire_function__"]  # type: ignore[no-any-return]
@@ -124,10 +141,11 @@ class FunctionProps(NodeProps):
 
 
 def _unwrap(value: Any) -> Any:
+    """Plain dicts out: only wrapped parts are copied, so the cost follows what the code touched."""
     if isinstance(value, AttrDict):
-        return dict(value)
+        return {k: _unwrap(v) if isinstance(v, (AttrDict, list)) else v for k, v in dict.items(value)}
     if isinstance(value, list):
-        return [_unwrap(v) for v in value]
+        return [_unwrap(v) if isinstance(v, (AttrDict, list)) else v for v in value]
     return value
 
 

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator
 
 from runtime import Held, Msg, Node, NodeError, NodeProps, Output, register
-from runtime._routing import clone, current_token
+from runtime._routing import clone
 
 from ._jsvalues import parse_float
 
@@ -89,7 +89,7 @@ class LinkOut(Node):
                 self.warn(f"linked node {target_id!r} is a {node.type!r}, not a 'link in'; messages are not sent there")
                 continue
             targets.append(node)
-        self._wires = [targets]
+        self._connect([targets])
 
     def on_input(self, msg: Msg) -> Output:
         if self.props.mode == "link":
@@ -183,8 +183,8 @@ class LinkCall(Node):
         if self.props.timeout > 0:
             handle = asyncio.get_running_loop().call_later(self.props.timeout, self._timed_out, call_id, context=_NO_CONTEXT)
         self._calls[call_id] = _Call(self.hold(msg), snapshot, handle)
-        token = current_token.get()
-        assert token is not None, "link call delivers inside on_input"
+        token = self._current()
+        assert token is not None, "on_input runs with the token of its message"
         self._router.enqueue(target, msg, token)
 
     def _returned(self, call_id: str, msg: Msg) -> None:

@@ -1,29 +1,33 @@
 """paho-mqtt 2.x driven by the asyncio event loop, without a thread.
 
 Why not paho's `loop_start()` thread + `call_soon_threadsafe` (pyflowred's
-pattern)? Measured on this machine with `bench/mqtt/run.py --transport`
-(50,000 QoS 0 JSON messages relayed through one client, C load generators):
-the thread variant pays a cross-thread wake-up per batch and, worse, the GIL
-ping-pong between the network thread and the event loop; the asyncio variant
-below keeps everything on one thread. Figures are in docs/scaling.md.
+pattern)? Measured with `python bench/mqtt/run.py --transports` (50,000 QoS 0
+JSON messages relayed, C load generators, same run): paho's thread feeding an
+asyncio loop relayed 4,247 msg/s, a plain `loop_forever` relay 9,311 and a
+relay on this class 10,916 (the full flowwire node path: 12,558). Every
+message crossing threads pays a wake-up and the two threads contend for the
+GIL; on one thread a message is parsed, routed and its publish queued within
+the same loop turn, so there is no extra hop of latency either.
 
-How it works (the aiomqtt pattern, plus two changes that lift paho's own
-per-message cost):
+How it works (the aiomqtt pattern, plus changes that lift paho's own
+per-message cost while keeping its protocol code):
 
-* paho's socket callbacks (`on_socket_open/close/register_write/
-  unregister_write`) drive `loop.add_reader` / a write flush; a small task calls
-  `loop_misc()` once a second for keepalive pings.
-* Reads are **buffered**: paho's parser asks for the fixed header one byte at a
-  time (three or more `recv` system calls per message). `_sock_recv` is
-  overridden to serve those reads from a buffer filled by one large `recv`
-  per readiness event, and the reader callback parses every complete packet in
-  the buffer in one go (paho's `loop_read` would parse one packet per event).
-* Writes are **coalesced**: packets queued by `publish()` are joined and sent
-  with one `send` per event-loop iteration instead of one per packet.
+* paho's socket callbacks drive `loop.add_reader` and a write flush scheduled
+  with `call_soon`; a small task calls `loop_misc()` once a second (pings).
+* **Buffered reads**: one large `recv` per readiness event, then every complete
+  packet in the buffer is handled (`_packet_read` is overridden; paho's reads
+  the fixed header one byte at a time: three or more system calls a message,
+  and its `loop_read` handles one packet per event).
+* **Coalesced writes**: queued packets are joined, one `send` per 64 KiB
+  (`_packet_write` overridden; paho sends each packet separately).
+* **No per-message lock objects** on QoS 0/1: paho builds an `MQTTMessageInfo`
+  with a `threading.Condition` for every message in and out. Incoming QoS 0/1
+  PUBLISHes become a slotted `IncomingMessage`; QoS 0 publishes go through
+  `publish_qos0`. QoS 2 and QoS ≥ 1 publishes keep paho's own path.
 
-This leans on three private paho methods (`_sock_recv`, `_packet_read`,
-`_packet_write`) whose behaviour is pinned by the test-suite; pyproject pins
-paho-mqtt below 3.
+This leans on private paho methods (`_packet_read`, `_packet_write`,
+`_handle_publish`, `_send_publish` state) whose behaviour the test-suite pins;
+pyproject keeps paho-mqtt below 3.
 """
 
 from __future__ import annotations

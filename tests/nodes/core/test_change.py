@@ -194,3 +194,15 @@ def test_bad_rules_are_validation_errors(rule: dict[str, Any], field: str) -> No
         build([{"id": "ch", "type": "change", "rules": [rule]}])
     [problem] = info.value.problems
     assert (problem.node_id, problem.field) == ("ch", field)
+
+
+async def test_change_regex_with_javascript_named_groups_and_dollar_escapes() -> None:
+    assert await change("2024-05-17", r"(?<y>\d+)-(?<m>\d+)-(?<d>\d+)", "re", "$<d>.$<m>.$<y>", "str") == "17.05.2024"
+    assert await change("price 5", r"(\d+)", "re", "$$$1", "str") == "price $5"
+    assert await change("a\\b", "b", "re", "c\\d", "str") == "a\\c\\d", "backslashes in the replacement are literal"
+
+
+async def test_set_with_jsonata_reading_context() -> None:
+    rules = [{"t": "set", "p": "payload", "to": "$flowContext('limit') - payload", "tot": "jsonata"}]
+    out, _ = await apply(rules, {"payload": 3}, setup={"flow.limit": 10})
+    assert out["payload"] == 7

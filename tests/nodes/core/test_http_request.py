@@ -28,6 +28,8 @@ class Server:
         self.base = base
         self.waiting = 0
         self.both_waiting = asyncio.Event()
+        #: Set at teardown so /slow handlers end and the server shuts down at once.
+        self.closing = asyncio.Event()
 
 
 @pytest.fixture
@@ -48,8 +50,8 @@ async def server() -> AsyncIterator[Server]:
         return response
 
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.Event().wait()
-        return web.Response(text="never")
+        await state["server"].closing.wait()
+        return web.Response(text="too late")
 
     async def gate(request: web.Request) -> web.Response:
         srv = state["server"]
@@ -82,6 +84,7 @@ async def server() -> AsyncIterator[Server]:
     try:
         yield state["server"]
     finally:
+        state["server"].closing.set()
         await runner.cleanup()
 
 
