@@ -9,7 +9,7 @@ public too.
 
 from ._engine import Runtime
 from ._errors import FlowError, FlowwireError, NodeError, Problem
-from ._node import ConfigNode, ConfigRef, Held, Msg, Node, NodeProps, Output, new_msgid
+from ._node import ConfigNode, ConfigRef, Held, Msg, Node, NodeProps, NodeRef, Output, new_msgid
 from ._registry import register
 from ._validation import Graph, check_files
 
@@ -24,6 +24,7 @@ __all__ = [
     "Node",
     "NodeError",
     "NodeProps",
+    "NodeRef",
     "Output",
     "Problem",
     "Runtime",

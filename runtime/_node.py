@@ -65,6 +65,20 @@ class ConfigRef:
         object.__setattr__(self, "optional", optional)
 
 
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    """Marks a property holding ids of other (non-config) nodes: `Annotated[list[str], NodeRef("link in")]`.
+
+    The validator checks every id exists and has one of the types, so a
+    dangling link is a flow-file error rather than a warning at start.
+    """
+
+    types: tuple[str, ...]
+
+    def __init__(self, *types: str) -> None:
+        object.__setattr__(self, "types", types)
+
+
 class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     """Prefixes every line with `[type:id]` so a log line always names its node."""
 

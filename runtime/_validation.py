@@ -14,19 +14,23 @@ import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from . import _registry
+from ._context import Contexts
 from ._document import Document, NodeSpec, load
 from ._envsubst import MissingVariable, substitute
 from ._errors import FlowError, FlowwireError, Problem
-from ._node import ConfigRef, Node, NodeProps
+from ._node import ConfigRef, Node, NodeProps, NodeRef
 
 
 #: The editor writes port counts on many node types; they are properties only where a model declares them.
 _PORT_KEYS = frozenset({"inputs", "outputs"})
+
+
+R = TypeVar("R", ConfigRef, NodeRef)
 
 
 @dataclass
@@ -82,6 +86,11 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
                 continue
             all_specs[spec.id] = spec
 
+    try:
+        Contexts(settings, Path.cwd())
+    except FlowwireError as exc:
+        problems.append(Problem(str(exc), file=documents[-1].path if documents else None, field="settings.contextStorage"))
+
     tabs = {s.id: s for s in all_specs.values() if s.type == "tab"}
     disabled_tabs = {t.id for t in tabs.values() if t.disabled}
     enabled = {i: s for i, s in all_specs.items() if not s.disabled and s.z not in disabled_tabs}
@@ -114,6 +123,7 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
 
     for node in checked.values():
         _check_config_refs(node, checked, all_specs, problems)
+        _check_node_refs(node, checked, all_specs, problems)
     # Wires are checked for every enabled node, including those whose properties failed above.
     for spec in enabled.values():
         for port in spec.wires:
@@ -177,18 +187,37 @@ def _known_fields(model: type[NodeProps]) -> set[str]:
     return names
 
 
-def config_refs(model: type[NodeProps]) -> dict[str, ConfigRef]:
-    refs: dict[str, ConfigRef] = {}
+def _refs(model: type[NodeProps], kind: type[R]) -> dict[str, R]:
+    """Fields whose annotation carries a `kind` marker (directly or inside Optional/Union)."""
+    refs: dict[str, R] = {}
     for name, info in model.model_fields.items():
-        for meta in info.metadata:
-            if isinstance(meta, ConfigRef):
+        candidates = list(info.metadata)
+        for arg in typing.get_args(info.annotation):
+            candidates.extend(getattr(arg, "__metadata__", ()))
+        for meta in candidates:
+            if isinstance(meta, kind):
                 refs[name] = meta
-        if not refs.get(name):
-            for arg in typing.get_args(info.annotation):
-                for meta in getattr(arg, "__metadata__", ()):
-                    if isinstance(meta, ConfigRef):
-                        refs[name] = meta
     return refs
+
+
+def config_refs(model: type[NodeProps]) -> dict[str, ConfigRef]:
+    return _refs(model, ConfigRef)
+
+
+def _check_node_refs(node: CheckedNode, checked: Mapping[str, CheckedNode], all_specs: Mapping[str, NodeSpec], problems: list[Problem]) -> None:
+    for fname, ref in _refs(type(node.props), NodeRef).items():
+        value = getattr(node.props, fname, None)
+        for target_id in [value] if isinstance(value, str) else (value or []):
+            target = checked.get(target_id)
+            spec = node.spec
+            if target is None:
+                if target_id in all_specs:
+                    continue  # disabled: Node-RED silently skips disabled link targets too
+                problems.append(Problem(f"no node with id {target_id!r} (expected a {' or '.join(ref.types)})", file=spec.file, line=spec.field_line(fname), node_id=spec.id, field=fname))
+            elif target.cls.type not in ref.types:
+                problems.append(
+                    Problem(f"node {target_id!r} is a {target.cls.type!r}, expected a {' or '.join(ref.types)}", file=spec.file, line=spec.field_line(fname), node_id=spec.id, field=fname)
+                )
 
 
 def _check_config_refs(node: CheckedNode, checked: Mapping[str, CheckedNode], all_specs: Mapping[str, NodeSpec], problems: list[Problem]) -> None:

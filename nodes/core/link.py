@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from runtime import Held, Msg, Node, NodeError, NodeProps, Output, register
+from runtime import Held, Msg, Node, NodeError, NodeProps, NodeRef, Output, register
 from runtime._routing import clone
 
 from ._jsvalues import parse_float
@@ -60,7 +60,7 @@ class LinkIn(Node):
 
 class LinkOutProps(NodeProps):
     mode: Literal["link", "return"] = Field("link", description="link: send to the link in nodes in links; return: reply to the calling link call")
-    links: LinkIds = Field(default_factory=list, description="ids of link in nodes (mode link)")
+    links: Annotated[LinkIds, NodeRef("link in")] = Field(default_factory=list, description="ids of link in nodes (mode link)")
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -108,7 +108,7 @@ class LinkOut(Node):
 
 
 class LinkCallProps(NodeProps):
-    links: LinkIds = Field(default_factory=list, description="the link in node to call (static); the first one is used")
+    links: Annotated[LinkIds, NodeRef("link in")] = Field(default_factory=list, description="the link in node to call (static); the first one is used")
     linkType: Literal["static", "dynamic"] = Field("static", description="dynamic: msg.target names the link in (by id or name)")
     timeout: float = Field(30, description="seconds to wait for the return; 0 or less waits forever")
 

@@ -50,7 +50,7 @@ class EmbeddedBroker:
                 continue
             for name in ("amqtt", "transitions"):
                 logging.getLogger(name).setLevel(logging.WARNING)
-            log.info("embedded MQTT broker (amqtt) listening on %s:%d", host, chosen)
+            log.debug("embedded MQTT broker (amqtt) listening on %s:%d", host, chosen)
             return cls(broker, host, chosen)
         raise OSError(f"no free port for the embedded MQTT broker on {host}")
 

@@ -1,4 +1,10 @@
-"""mqtt-broker: the config node holding one shared connection (Node-RED's property names)."""
+"""mqtt-broker: the config node holding one shared connection (Node-RED's property names).
+
+`embedded` (auto / always) starts an MQTT broker inside this process
+(`_embedded.py`, amqtt on a free loopback port) and connects to it, so demo
+flows run on a machine without a broker. Config nodes start before and close
+after every other node, so this node owns the embedded broker's lifetime.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +21,15 @@ from runtime.secrets import redact
 
 from ._codec import Bool, OptFloat, OptInt, OptQos, user_properties
 from ._connection import BrokerConnection, BrokerSettings, Message, TLSSettings
+from ._embedded import EmbeddedBroker
 from .tls import TlsConfig
 
 
 class BrokerProps(NodeProps):
     broker: str = Field("localhost", description="host name, or a URL mqtt://host:port / mqtts://host:port")
+    embedded: Literal["never", "auto", "always"] = Field(
+        "never", description="run an MQTT 3.1.1 broker in this process (amqtt, free loopback port) and connect "
+                             "to it: auto = when `broker` is empty, always = ignore `broker`")
     port: OptInt = Field(None, description="TCP port (default 1883, 8883 with TLS)")
     clientid: str = Field("", description="client id; random when empty (a persistent session needs a fixed one)")
     autoConnect: Bool = True
@@ -143,6 +153,10 @@ class MqttBroker(ConfigNode):
             problems.append(("passwordFile", f"no such file: {props.passwordFile}"))
         if props.protocolVersion not in (None, 3, 4, 5):
             problems.append(("protocolVersion", "must be 3 (3.1), 4 (3.1.1) or 5"))
+        if props.embedded == "always" and props.protocolVersion == 5:
+            problems.append(("protocolVersion", "the embedded broker speaks MQTT 3.1.1 only: use 4 with embedded"))
+        if props.embedded == "always" and props.usetls:
+            problems.append(("usetls", "the embedded broker listens without TLS on loopback"))
         try:
             user_properties(props.userProps)
         except ValueError as exc:
@@ -152,20 +166,39 @@ class MqttBroker(ConfigNode):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connection = None  # type: ignore[assignment]
+        self.embedded: EmbeddedBroker | None = None
+
+    @property
+    def _use_embedded(self) -> bool:
+        return self.props.embedded == "always" or (self.props.embedded == "auto" and not self.props.broker.strip())
 
     async def start(self) -> None:
-        tls_node = self.config_node(self.props.tls) if self.props.tls else None
+        props = self.props
+        if self._use_embedded:
+            if props.protocolVersion == 5:
+                raise NodeError("mqtt-broker: broker is empty and embedded is 'auto', but the embedded broker "
+                                "speaks MQTT 3.1.1 only: set protocolVersion 4 or give a broker")
+            self.embedded = await EmbeddedBroker.start()
+            why = "embedded: always" if props.embedded == "always" else "broker is empty"
+            self.log.warning("OFFLINE: MQTT goes through the embedded broker (amqtt) on %s:%d (%s); "
+                             "other MQTT clients can connect there", self.embedded.host, self.embedded.port, why)
+            props = props.model_copy(update={"broker": self.embedded.host, "port": self.embedded.port,
+                                             "usetls": False, "tls": ""})
+        tls_node = self.config_node(props.tls) if props.tls else None
         try:
-            settings = settings_from(self.props, tls_node)
+            settings = settings_from(props, tls_node)
         except (OSError, ValueError) as exc:  # unreadable password file, bad certificate ...
-            raise NodeError(f"mqtt-broker {self.props.broker}: {exc}") from None
+            raise NodeError(f"mqtt-broker {props.broker}: {exc}") from None
         self.connection = BrokerConnection(settings, logger=self.log)
-        self.connection._want_connected = self.props.autoConnect
+        self.connection._want_connected = props.autoConnect
         await self.connection.start()
 
     async def close(self) -> None:
         if self.connection is not None:
             await self.connection.close()
+        if self.embedded is not None:
+            await self.embedded.close()
+            self.embedded = None
 
     def describe(self) -> str:
         s = self.connection.settings

@@ -11,13 +11,15 @@ import re
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from pydantic import BaseModel
 
 from ._methods import Method
 from ._params import deprecation
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger("flowwire.nodes.openai")
 

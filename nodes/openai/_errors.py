@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai
 from runtime import NodeError
 from runtime.secrets import scrub
 
@@ -41,6 +40,8 @@ def _refused(exc: BaseException) -> BaseException | None:
 
 def from_sdk(exc: Exception, method: str, msg: dict[str, Any] | None) -> OpenAINodeError:
     """Translate an SDK exception (status, timeout, connection) into a node error."""
+    import openai  # already loaded by the call that failed; imported here so the family loads without it
+
     details: dict[str, Any] = {"method": method, "status": None, "type": None, "code": None, "param": None,
                                "request_id": None}
     if isinstance(exc, openai.APIStatusError):

@@ -7,6 +7,9 @@ docstring's `Args:` section says what each means. A payload is checked
 against those before any request, so a typo or a wrong type becomes a node
 error naming the method and the property instead of a round trip and a 400
 — and the checks follow the SDK when it changes, with no list to keep.
+
+The SDK is imported on first use (`params_of`), not with this module: a flow
+without OpenAI nodes should not pay its ~25 MB and ~0.5 s of imports.
 """
 
 from __future__ import annotations
@@ -19,13 +22,15 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
-import openai
 import typing_extensions
 from pydantic import TypeAdapter, ValidationError
 
 from ._methods import Method
+
+if TYPE_CHECKING:
+    import openai
 
 #: Keyword arguments every SDK call takes that are request options, not API parameters.
 _REQUEST_OPTIONS = frozenset({"self", "extra_headers", "extra_query", "extra_body", "timeout"})
@@ -64,6 +69,8 @@ class Param:
 @functools.cache
 def _probe_client() -> openai.AsyncOpenAI:
     """A client used only to walk resource attributes; it never sends a request."""
+    import openai
+
     return openai.AsyncOpenAI(api_key="unused", base_url="http://127.0.0.1:9/v1", max_retries=0)
 
 
@@ -87,9 +94,11 @@ def deprecation(method: Method) -> str | None:
 
 def _clean(tp: Any) -> Any:
     """Drop Omit/NotGiven from unions and turn `Iterable[X]` into `list[X]` (pydantic checks lists eagerly)."""
+    from openai import NotGiven, Omit
+
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
-        args = [_clean(a) for a in typing.get_args(tp) if a not in (openai.Omit, openai.NotGiven)]
+        args = [_clean(a) for a in typing.get_args(tp) if a not in (Omit, NotGiven)]
         return args[0] if len(args) == 1 else Union[tuple(args)]  # noqa: UP007
     if origin in (collections.abc.Iterable, collections.abc.Sequence):
         return list[_clean(typing.get_args(tp)[0])]  # type: ignore[misc]

@@ -7,6 +7,14 @@ file or `${VAR}`), `env` (a variable name), `file` (a file holding the key,
 e.g. a container secret), or per message `msg` / `flow` / `global` (opt-in:
 a key that arrives with the data). Whatever the source, the key is
 registered with `runtime.secrets.redact` the moment it is read.
+
+`emulator` (auto / always) starts the offline emulator (`emulator/`) inside
+this process and points the client at it: the demo flows run on a machine
+with no key and no network. The config node starts before and closes after
+every other node, so it owns the emulator's lifetime.
+
+The SDK (and its HTTP transport) is imported in `start`, not with this
+module: flows without OpenAI nodes must not pay for it.
 """
 
 from __future__ import annotations
@@ -14,16 +22,19 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import openai
 from pydantic import BeforeValidator, Field, model_validator
 
 from runtime import ConfigNode, NodeProps, register
 from runtime.properties import delete_path, get_path, parse_path
 from runtime.secrets import redact
 
-from ._client import ClientSettings, SharedClient
+if TYPE_CHECKING:
+    import openai
+
+    from ._client import SharedClient
+    from .emulator import RunningEmulator
 
 KEY_TYPES = ("env", "cred", "str", "file", "msg", "flow", "global")
 PER_MESSAGE_KEY_TYPES = frozenset({"msg", "flow", "global"})
@@ -71,6 +82,9 @@ class OpenAIConfigProps(NodeProps):
     max_concurrent: OptInt = Field(100, description="requests in flight at once through this config node")
     max_connections: OptInt = Field(100, description="TCP connections in the pool (kept alive and reused)")
     transport: Literal["aiohttp", "httpx"] = Field("aiohttp", description="the SDK's HTTP transport")
+    emulator: Literal["never", "auto", "always"] = Field(
+        "never", description="run the built-in OpenAI emulator in this process and use it (offline): auto = "
+                             "when no API key is available, always = even with one")
     # Node-RED `Service Host` names, mapped onto the fields above by `_from_service_host`; declared
     # so the flow checker knows them (and does not warn that they are unused).
     apiBase: Any = Field(None, description="Service Host: base_url")
@@ -122,6 +136,9 @@ _NODE_RED_KEYS = ("apiBase", "organizationId", "secureApiKeyHeaderOrQueryName", 
                   "secureApiKeyValue", "secureApiKeyValueRef", "secureApiKeyValueType")
 
 
+_EMULATOR_KEY = "sk-flowwire-emulator"
+
+
 class MissingKey(Exception):
     """No API key could be found for a request (the text says where we looked)."""
 
@@ -138,12 +155,16 @@ class OpenAIConfig(ConfigNode):
         self.shared: SharedClient | None = None
         self._static_key: str | None = None
         self._key_problem = ""
+        self._emulator: RunningEmulator | None = None
 
     @classmethod
     def check(cls, props: Any) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         if props.api_key_type in ("env", "file", "msg", "flow", "global") and not props.api_key.strip():
             problems.append(("api_key", f"api_key_type {props.api_key_type!r} needs a name or path in api_key"))
+        if props.emulator == "auto" and props.api_key_type in PER_MESSAGE_KEY_TYPES:
+            problems.append(("emulator", f"'auto' needs a key known at start; api_key_type {props.api_key_type!r} "
+                                         "gives one per message (use 'always' or 'never')"))
         if props.api_key_type == "msg":
             try:
                 parse_path(props.api_key)
@@ -180,11 +201,15 @@ class OpenAIConfig(ConfigNode):
         return key or None
 
     async def start(self) -> None:
+        from ._client import ClientSettings, SharedClient
+
         p = self.props
         if not self.per_message_key:
             self._static_key = self._resolve_static_key()
             redact(self._static_key)
         base_url = os.environ.get(p.base_url, "") if p.base_url_type == "env" else p.base_url
+        if p.emulator == "always" or (p.emulator == "auto" and not self._static_key):
+            base_url = await self._start_emulator()
         settings = ClientSettings(
             base_url=base_url or None,
             organization=p.organization or None,
@@ -200,10 +225,26 @@ class OpenAIConfig(ConfigNode):
         )
         self.shared = SharedClient(settings, self._static_key)
 
+    async def _start_emulator(self) -> str:
+        """Serve the emulator on a free loopback port; its base URL. It accepts any key, so the
+        (possibly missing) key is replaced by a placeholder that never leaves the machine."""
+        from .emulator import DEMO_ASSISTANT_ID, EmulatorConfig, start
+
+        self._emulator = await start("127.0.0.1", 0, EmulatorConfig(demo=True))
+        why = "emulator: always" if self.props.emulator == "always" else f"no API key: {self._key_problem}"
+        self.log.warning("OFFLINE: OpenAI calls go to the built-in emulator at %s (%s); demo assistant %s",
+                         self._emulator.base_url, why, DEMO_ASSISTANT_ID)
+        if not self.per_message_key:
+            self._static_key = _EMULATOR_KEY
+        return self._emulator.base_url
+
     async def close(self) -> None:
         if self.shared is not None:
             await self.shared.close()
             self.shared = None
+        if self._emulator is not None:
+            await self._emulator.close()
+            self._emulator = None
 
     @property
     def request_options(self) -> dict[str, Any]:

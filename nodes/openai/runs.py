@@ -23,7 +23,7 @@ from runtime.properties import get_path, parse_path
 from . import _dispatch
 from ._errors import config_error, from_sdk, invalid_payload
 from ._methods import RUNS, Method, lookup, names
-from ._params import PayloadError, validate
+from ._params import PayloadError, params_of, validate
 from .config import Bool, MissingKey, OpenAIConfig, OptInt
 
 _REQUESTING = {"fill": "blue", "shape": "dot", "text": "requesting"}
@@ -76,6 +76,7 @@ class OpenAIMethodNode(Node):
     async def start(self) -> None:
         self.config = self.config_node(self.props.service)
         self.concurrency = self.config.max_concurrent
+        params_of(self.method)  # read the SDK's signature now rather than on the first message
 
     def _request(self, msg: dict[str, Any]) -> Any:
         p = self.props

@@ -5,13 +5,14 @@ retries, SSE parsing and pagination are exercised exactly as against the real
 service: flows, tests and demos run without a network or an API key.
 
 Entry points:
-    async with serve(host, port, ...) as server: ...   # tests, embedding
+    async with serve(host, port, ...) as server: ...   # tests
+    await start(host, port, config) ... close()        # embedding (openai-config `emulator`)
     main(argv)                                          # CLI: python -m nodes.openai.emulator --port N
 """
 
 from __future__ import annotations
 
-from ._app import EmulatorConfig, build_app
-from ._server import RunningEmulator, main, serve
+from ._app import DEMO_ASSISTANT_ID, EmulatorConfig, build_app
+from ._server import RunningEmulator, main, serve, start
 
-__all__ = ["EmulatorConfig", "RunningEmulator", "build_app", "main", "serve"]
+__all__ = ["DEMO_ASSISTANT_ID", "EmulatorConfig", "RunningEmulator", "build_app", "main", "serve", "start"]

@@ -2,8 +2,9 @@
 
 * Plain reply: ``You said: <last user message>``.
 * Function tools: when a function tool is available and the last user message
-  mentions its name (``get_weather`` or ``get weather``), or ``tool_choice``
-  forces it, the run stops in ``requires_action`` with a call whose arguments
+  mentions its name (``get_weather`` or ``get weather``) or, for a name that
+  starts with a verb such as ``get_``, the words after it as whole words
+  (``What is the weather in Paris?``), or ``tool_choice`` forces it, the run stops in ``requires_action`` with a call whose arguments
   are read from the message (``key=value`` pairs first, then the phrase after
   "for"/"in"/"of"/"about" for the first string parameter, then the first number
   for a numeric parameter).
@@ -57,9 +58,16 @@ def _functions(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [t["function"] for t in tools or [] if t.get("type") == "function" and t.get("function")]
 
 
+#: Leading verbs of function names: `get_weather` is also asked for by "the weather".
+_VERBS = frozenset({"get", "fetch", "find", "lookup", "look_up", "search", "read", "query"})
+
+
 def _mentions(text: str, name: str) -> bool:
-    lowered = text.lower()
-    return name.lower() in lowered or name.replace("_", " ").lower() in lowered
+    lowered, name = text.lower(), name.lower()
+    if name in lowered or name.replace("_", " ") in lowered:
+        return True
+    verb, _, subject = name.partition("_")
+    return bool(subject) and verb in _VERBS and re.search(rf"\b{re.escape(subject.replace('_', ' '))}\b", lowered) is not None
 
 
 def derive_arguments(text: str, function: dict[str, Any]) -> str:

@@ -32,7 +32,7 @@ def payloads(msgs: list[dict[str, Any]]) -> list[Any]:
 
 
 async def test_fixed_delay_holds_then_sends_in_order() -> None:
-    async with run_flow(delay_flow(pauseType="delay", timeout=30, timeoutUnits="milliseconds")) as flow:
+    async with run_flow(delay_flow(pauseType="delay", timeout=50, timeoutUnits="milliseconds")) as flow:
         for n in range(3):
             await flow.inject("d", {"payload": n})
         assert flow.node("out").messages == []  # not yet: delayed
@@ -55,7 +55,7 @@ async def test_delayv_takes_msg_delay_in_milliseconds() -> None:
 
 
 async def test_random_delay_within_range() -> None:
-    async with run_flow(delay_flow(pauseType="random", randomFirst=10, randomLast=40, randomUnits="milliseconds")) as flow:
+    async with run_flow(delay_flow(pauseType="random", randomFirst=40, randomLast=60, randomUnits="milliseconds")) as flow:
         for n in range(5):
             await flow.inject("d", {"payload": n})
         assert flow.node("out").messages == []
@@ -87,8 +87,8 @@ async def test_flush_sends_pending_now_and_a_bare_flush_is_not_sent() -> None:
 
 
 async def test_rate_limit_queues_and_releases_one_per_interval() -> None:
-    # 50 messages per second = one every 20 ms; the first goes at once, the rest are queued.
-    async with run_flow(delay_flow(pauseType="rate", rate=50, nbRateUnits=1, rateUnits="second")) as flow:
+    # 20 messages per second = one every 50 ms; the first goes at once, the rest are queued.
+    async with run_flow(delay_flow(pauseType="rate", rate=20, nbRateUnits=1, rateUnits="second")) as flow:
         for n in range(5):
             await flow.inject("d", {"payload": n})
         assert payloads(flow.node("out").messages) == [0]
@@ -140,6 +140,7 @@ async def test_rate_limit_flush_releases_queued_messages() -> None:
         await flow.inject("d", {"flush": 2})
         assert payloads(await flow.received("out", 3, timeout=1)) == [0, 1, 2]
         assert len(flow.node("d")._buffer) == 1
+        await flow.inject("d", {"reset": True})  # the last one would wait a minute
 
 
 async def test_rate_limit_msg_rate_override() -> None:
@@ -153,7 +154,7 @@ async def test_rate_limit_msg_rate_override() -> None:
 
 
 async def test_per_topic_queue_keeps_the_latest_per_topic_and_sends_one_per_interval() -> None:
-    async with run_flow(delay_flow(pauseType="queue", rate=1, nbRateUnits=0.03, rateUnits="second")) as flow:
+    async with run_flow(delay_flow(pauseType="queue", rate=1, nbRateUnits=0.05, rateUnits="second")) as flow:
         for topic, n in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3)]:
             await flow.inject("d", {"topic": topic, "payload": f"{topic}{n}"})
         assert flow.node("out").messages == []

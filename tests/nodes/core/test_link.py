@@ -191,3 +191,17 @@ def test_static_link_call_needs_a_target() -> None:
         build([{"id": "call", "type": "link call", "links": []}])
     [problem] = info.value.problems
     assert (problem.node_id, problem.field) == ("call", "links")
+
+
+def test_links_to_missing_or_wrong_typed_nodes_are_validation_errors() -> None:
+    nodes = [
+        {"id": "a", "type": "inject"},
+        {"id": "lo", "type": "link out", "links": ["nope", "a"]},
+        {"id": "lc", "type": "link call", "links": ["gone"]},
+    ]
+    with pytest.raises(FlowError) as caught:
+        build(nodes)
+    found = {(p.node_id, p.field, p.message) for p in caught.value.problems}
+    assert ("lo", "links", "no node with id 'nope' (expected a link in)") in found
+    assert ("lo", "links", "node 'a' is a 'inject', expected a link in") in found
+    assert ("lc", "links", "no node with id 'gone' (expected a link in)") in found

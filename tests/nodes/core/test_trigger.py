@@ -31,7 +31,7 @@ async def test_defaults_send_1_then_0() -> None:
 
 
 async def test_messages_while_triggered_are_ignored_without_extend() -> None:
-    async with run_flow(trigger_flow(op1="a", op2="b", op2type="payl")) as flow:
+    async with run_flow(trigger_flow(op1="a", op2="b", op2type="payl", duration="100")) as flow:
         for n in range(4):
             await flow.inject("t", {"payload": n, "topic": f"t{n}"})
         await flow.idle()
@@ -41,7 +41,7 @@ async def test_messages_while_triggered_are_ignored_without_extend() -> None:
 
 
 async def test_extend_restarts_the_wait_and_builds_the_second_from_the_latest() -> None:
-    async with run_flow(trigger_flow(op1="a", op2="b", extend="true", duration="40")) as flow:
+    async with run_flow(trigger_flow(op1="a", op2="b", extend="true", duration="100")) as flow:
         node = flow.node("t")
         await flow.inject("t", {"payload": 0, "topic": "first"})
         first_timer = node._topics["_none"].handle
@@ -61,6 +61,7 @@ async def test_reset_by_msg_reset_cancels_the_second_message() -> None:
         assert payloads(flow.node("out").messages) == ["a"]
         await flow.inject("t", {"payload": 2})  # armed again after the reset
         assert payloads(await flow.received("out", 2, timeout=1)) == ["a", "a"]
+        await flow.inject("t", {"reset": True})
 
 
 async def test_reset_by_payload_value() -> None:
@@ -72,7 +73,7 @@ async def test_reset_by_payload_value() -> None:
 
 
 async def test_by_topic_keeps_a_trigger_per_topic() -> None:
-    async with run_flow(trigger_flow(op1="", op1type="pay", op2="", op2type="payl", bytopic="topic")) as flow:
+    async with run_flow(trigger_flow(op1="", op1type="pay", op2="", op2type="payl", bytopic="topic", duration="100")) as flow:
         await flow.inject("t", {"topic": "a", "payload": "a1"})
         await flow.inject("t", {"topic": "b", "payload": "b1"})
         await flow.inject("t", {"topic": "a", "payload": "a2"})

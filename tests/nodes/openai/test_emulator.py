@@ -258,3 +258,15 @@ async def test_sdk_requests_match_openapi(emu: RunningEmulator, client: openai.A
             _openapi.validate(req.body, schema)
             checked += 1
     assert checked >= 4
+
+
+@pytest.mark.parametrize(("text", "calls"), [
+    ("What is the weather in Paris?", [("get_weather", {"city": "Paris"})]),
+    ("get weather for Rome", [("get_weather", {"city": "Rome"})]),
+    ("Weathers change; tell me a joke", []),  # whole words only
+])
+def test_the_model_calls_a_verb_named_tool_when_its_subject_is_asked_for(text: str, calls: list[Any]) -> None:
+    from nodes.openai.emulator._model import decide
+
+    decision = decide([{"role": "user", "content": [{"type": "text", "text": {"value": text}}]}], [WEATHER_TOOL])
+    assert [(c.name, json.loads(c.arguments)) for c in decision.tool_calls] == calls
