@@ -4,7 +4,6 @@ several files in one runtime, credentials files, and a Node-RED export running u
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -201,7 +200,6 @@ async def test_a_node_red_export_runs_unchanged(capsys: pytest.CaptureFixture[st
 
         await wait_until(two_lines, what="two debug lines")
         await flow.idle()
-        await asyncio.sleep(0)
     lines.extend(capsys.readouterr().out.splitlines())
     [reading] = [line for line in lines if line.startswith("[reading out]")]
     [completed] = [line for line in lines if line.startswith("[completed]")]

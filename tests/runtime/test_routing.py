@@ -155,7 +155,7 @@ async def test_the_same_msg_on_two_ports_is_copied_for_the_second() -> None:
     assert m0 is shared and m1 is not shared and m1 == shared
 
 
-async def test_a_bad_output_is_a_node_error_not_a_crash(caplog: Any) -> None:
+async def test_a_bad_output_is_a_node_error_not_a_crash() -> None:
     flow_nodes = [{"id": "p", "type": "test-ports", "wires": [["s0"]]}, sink("s0"), {"id": "c", "type": "catch", "wires": [["caught"]]}, sink("caught")]
     async with run_flow(flow_nodes) as flow:
         await flow.inject("p", {"out": "not a message", "_msgid": "m1"})
