@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import time
 from typing import Any
 
@@ -69,3 +70,4 @@ class SeqSink(Node):
             peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             with open(self.props.result, "w") as f:
                 json.dump({"seconds": elapsed, "count": self._seen, "bad": self._bad, "peak_rss_mb": peak_kb / 1024}, f)
+            os.kill(os.getpid(), signal.SIGTERM)  # done: `flowwire run` shuts down cleanly on SIGTERM

@@ -2,7 +2,7 @@
 
 Every message is tested by a `switch` on `payload.status` (one output for
 "requires_action", the `else` output for the rest), rendered into a string
-by one of two `template` nodes, split on spaces into 5 messages and joined
+by one of two `template` nodes, split on spaces into 6 messages and joined
 back (automatic mode) into the same string.
 """
 
@@ -134,13 +134,39 @@ def nodered_flow() -> list[dict[str, Any]]:
     """flows.json for Node-RED 4 with ../shared/bench/nodered's settings.js (global.get('bench'))."""
 
     def function(node_id: str, name: str, code: str, wires: list[list[str]], outputs: int) -> dict[str, Any]:
-        return {"id": node_id, "type": "function", "z": "tab1", "name": name, "func": code, "outputs": outputs, "timeout": 0,
-                "noerr": 0, "initialize": "", "finalize": "", "libs": [], "x": 100, "y": 100, "wires": wires}
+        return {
+            "id": node_id,
+            "type": "function",
+            "z": "tab1",
+            "name": name,
+            "func": code,
+            "outputs": outputs,
+            "timeout": 0,
+            "noerr": 0,
+            "initialize": "",
+            "finalize": "",
+            "libs": [],
+            "x": 100,
+            "y": 100,
+            "wires": wires,
+        }
 
     inject = {
-        "id": "inj", "type": "inject", "z": "tab1", "name": "start", "props": [{"p": "payload"}, {"p": "topic", "vt": "str"}],
-        "repeat": "", "crontab": "", "once": True, "onceDelay": 0.5, "topic": "start", "payload": "", "payloadType": "date",
-        "x": 100, "y": 60, "wires": [["src"]],
+        "id": "inj",
+        "type": "inject",
+        "z": "tab1",
+        "name": "start",
+        "props": [{"p": "payload"}, {"p": "topic", "vt": "str"}],
+        "repeat": "",
+        "crontab": "",
+        "once": True,
+        "onceDelay": 0.5,
+        "topic": "start",
+        "payload": "",
+        "payloadType": "date",
+        "x": 100,
+        "y": 60,
+        "wires": [["src"]],
     }
     return [
         {"id": "tab1", "type": "tab", "label": "sequence bench", "disabled": False, "info": ""},

@@ -2,7 +2,7 @@
 
     python bench/sequence/run.py [--n 100000] [--runs 3] [--nodered]
 
-Each message is routed by a `switch`, rendered by a `template`, split into 5
+Each message is routed by a `switch`, rendered by a `template`, split into 6
 messages and joined back; the sink checks every joined string. Prints msgs/s
 (input messages per second, source start to last joined message) and peak
 RSS. With --nodered it runs the same flow (nodered_flow.json, written by
@@ -76,7 +76,7 @@ def main() -> None:
         fw.append(res)
         print(f"run {i + 1} flowwire: {args.n / res['seconds']:,.0f} msg/s  peak RSS {res['peak_rss_mb']:.0f} MB", flush=True)
     fw_rate = statistics.median(args.n / r["seconds"] for r in fw)
-    print(f"== flowwire sequence: {args.n:,} msgs through switch → template → split(5) → join, median of {args.runs} ==")
+    print(f"== flowwire sequence: {args.n:,} msgs through switch → template → split(6 parts) → join, median of {args.runs} ==")
     print(f"  {fw_rate:,.0f} msg/s   peak RSS {statistics.median(r['peak_rss_mb'] for r in fw):.0f} MB")
     if not args.nodered:
         return

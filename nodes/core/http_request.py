@@ -354,10 +354,7 @@ class HttpRequest(Node):
         msg["statusCode"] = response.status_code
         msg["headers"] = headers
         msg["responseUrl"] = str(response.url)
-        msg["redirectList"] = [
-            {"location": r.headers.get("location"), **({"cookies": _cookies(r.headers.get_list("set-cookie"))} if "set-cookie" in r.headers else {})}
-            for r in response.history
-        ]
+        msg["redirectList"] = [{"location": r.headers.get("location"), **({"cookies": _cookies(r.headers.get_list("set-cookie"))} if "set-cookie" in r.headers else {})} for r in response.history]
         msg["retry"] = 0
         if "set-cookie" in headers:
             msg["responseCookies"] = _cookies(headers["set-cookie"])
@@ -409,4 +406,3 @@ def _error_code(exc: BaseException) -> str:
     if isinstance(exc, httpx2.ConnectError):
         return "ECONNREFUSED"
     return "ERR_HTTP"
-

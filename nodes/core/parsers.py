@@ -419,7 +419,7 @@ class Xml(Node):
             headless = bool(options.get("headless"))
             root_name = options.get("rootName", "root")
             if isinstance(value, dict) and len(value) == 1:
-                (name, body), = value.items()
+                ((name, body),) = value.items()
             else:
                 name, body = root_name, value
             try:

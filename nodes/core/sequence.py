@@ -158,8 +158,13 @@ class Split(Node):
 
     def _piece(self, base: Msg, parts: dict[str, Any], value: Any, **extra: Any) -> Msg:
         out = clone(base)
-        set_path(out, self._keys, value)
-        out["parts"] = {**clone(parts), **extra}
+        if len(self._keys) == 1:
+            out[self._keys[0]] = value
+        else:
+            set_path(out, self._keys, value)
+        piece = clone(parts) if "parts" in parts or type(parts.get("ch")) is list else parts.copy()
+        piece.update(extra)
+        out["parts"] = piece
         return out
 
     def _split_string(self, msg: Msg, parts: dict[str, Any], text: str) -> Output:
@@ -373,6 +378,7 @@ class Join(Node):
         p = self.props
         self._full = p.propertyType == "full"
         self._property = parse_path("payload" if self._full else p.property)
+        self._prop_key = self._property[0] if len(self._property) == 1 and not self._full else None
         self._key = parse_path(p.key)
         self._timer = 0.0 if p.mode == "auto" else _float_or(p.timeout, 0)
         self._count = _int_or(p.count, 0)
@@ -387,8 +393,41 @@ class Join(Node):
             self._reduce_exp = _jsonata.compile(p.reduceExp)
             self._fixup_exp = _jsonata.compile(p.reduceFixup) if p.reduceFixup else None
             self._reduce_init = compile_value(p.reduceInit, p.reduceInitType)
+        if p.mode == "auto":
+            self._set_handler(self._on_auto)
+
+    def _on_auto(self, msg: Msg) -> Output:
+        """Auto mode's common case, kept short: the next part of a string/array group already started."""
+        parts = msg.get("parts")
+        if type(parts) is dict and "reset" not in msg and "complete" not in msg:
+            group = self._inflight.get(parts.get("id"))
+            index = parts.get("index")
+            if group is not None and type(index) is int and group.kind in ("string", "array"):
+                prop_key = self._prop_key
+                value = msg.get(prop_key) if prop_key is not None else get_path(msg, self._property)
+                items = group.payload
+                if index == len(items):
+                    items.append(value)
+                elif index > len(items):
+                    items.extend([None] * (index - len(items)))
+                    items.append(value)
+                else:
+                    items[index] = value
+                group.count += 1
+                group.msg.update(msg)
+                group.held.append(self.hold(msg))
+                target = group.target or _js_truthy_count(parts.get("count"))
+                if target > 0 and group.count >= target:
+                    out = self._complete(parts["id"], group)
+                    self._release(group)
+                    return out
+                return None
+        return self._on_any(msg)
 
     def on_input(self, msg: Msg) -> Output:
+        return self._on_any(msg)
+
+    def _on_any(self, msg: Msg) -> Output:
         mode = self.props.mode
         parts = msg.get("parts")
         if mode == "reduce":
@@ -913,7 +952,7 @@ class Batch(Node):
                 return None
             firsts.append(first)
         entries: list[tuple[Msg, Held | None]] = []
-        for t, first in zip(self._topics, firsts):
+        for t, first in zip(self._topics, firsts, strict=False):
             entries.extend(first.entries)
             t_groups = self._by_topic[t]
             del t_groups[next(iter(t_groups))]

@@ -34,6 +34,9 @@ class EmbeddedBroker:
     async def start(cls, host: str = "127.0.0.1", port: int = 0) -> EmbeddedBroker:
         from amqtt.broker import Broker
 
+        # amqtt and its state machine log every step at INFO: noise in a flow's log.
+        for name in ("amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         for _attempt in range(5):
             chosen = port or _free_port(host)
             config = {
@@ -48,8 +51,6 @@ class EmbeddedBroker:
                     raise
                 log.debug("embedded broker could not bind %s:%d (%s); trying another port", host, chosen, exc)
                 continue
-            for name in ("amqtt", "transitions"):
-                logging.getLogger(name).setLevel(logging.WARNING)
             log.debug("embedded MQTT broker (amqtt) listening on %s:%d", host, chosen)
             return cls(broker, host, chosen)
         raise OSError(f"no free port for the embedded MQTT broker on {host}")

@@ -20,6 +20,7 @@ and then refuses the request ("Could not resolve authentication method").
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -62,7 +63,16 @@ def bearer_suppressed(settings: ClientSettings) -> bool:
     return settings.key_in_query or (settings.key_name or "").strip().lower() not in ("", "authorization")
 
 
+def _quiet_transport_log() -> None:
+    """httpx2 logs one INFO line per request: at the runtime's default level that floods the log
+    at any real rate (the SDK has its own DEBUG lines). Only when nobody chose a level for it."""
+    transport_log = logging.getLogger("httpx2")
+    if transport_log.level == logging.NOTSET:
+        transport_log.setLevel(logging.WARNING)
+
+
 def _http_client(settings: ClientSettings) -> httpx2.AsyncClient:
+    _quiet_transport_log()
     limits = httpx2.Limits(max_connections=settings.max_connections,
                            max_keepalive_connections=settings.max_connections)
     if settings.transport == "httpx":

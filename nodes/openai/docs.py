@@ -174,7 +174,17 @@ def config_doc() -> str:
            "it is masked in logs, statuses and errors, and never written to a msg.", "",
            "Gateways that want the key elsewhere: set `key_header` to send the raw key (no `Bearer`) in that",
            "header, or also `key_in_query` to send it as that query parameter; `Authorization` is then not sent.",
-           "", "## Node-RED `Service Host`", "",
+           "", "## Offline: the built-in emulator", "",
+           "`emulator: auto` makes a flow run on a machine with no API key and no network: when no key is found",
+           "(e.g. `OPENAI_API_KEY` is not set) the config node starts the OpenAI emulator inside the flow's process",
+           "on a free loopback port, with the demo assistant `asst_flowwire_demo` (a `get_weather` function tool)",
+           "already created, points the shared client at it and logs one `OFFLINE: OpenAI calls go to the built-in",
+           "emulator ...` line. `emulator: always` uses it even when a key is set. The emulator lives as long as the",
+           "flow (config nodes start first and close last). Its model is deterministic: it echoes the last user",
+           "message and calls a function tool when the message names it (`get_weather`, or `the weather` for a",
+           "`get_`-style name); see `nodes/openai/emulator/_model.py`. `auto` needs a key source known at start, so",
+           "it is a validation error with a per-message key (`msg`, `flow`, `global`).", "",
+           "## Node-RED `Service Host`", "",
            "Flows exported from Node-RED keep working: the type `Service Host` is accepted with its properties.",
            "", "| Service Host property | becomes |", "| --- | --- |"]
     out += [f"| `{k}` | {v} |" for k, v in _SERVICE_HOST.items()]

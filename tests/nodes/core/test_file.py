@@ -26,7 +26,7 @@ async def test_file_appends_with_newlines_and_passes_the_message_on(tmp_path: Pa
         for payload in ("a", 2, {"k": True}):
             await flow.inject("n", {"payload": payload})
         msgs = await flow.received("sink", 3)
-    assert target.read_text() == f"a{os.linesep}2{os.linesep}{{\"k\":true}}{os.linesep}"
+    assert target.read_text() == f'a{os.linesep}2{os.linesep}{{"k":true}}{os.linesep}'
     assert msgs[0]["filename"] == str(target)
 
 

@@ -16,9 +16,7 @@ from runtime.testing import run_flow
 
 async def _echo(request: web.Request) -> web.Response:
     body = await request.read()
-    return web.json_response(
-        {"method": request.method, "path": request.path, "query": request.query_string, "headers": dict(request.headers), "body": body.decode("utf-8", "replace")}
-    )
+    return web.json_response({"method": request.method, "path": request.path, "query": request.query_string, "headers": dict(request.headers), "body": body.decode("utf-8", "replace")})
 
 
 class Server:

@@ -11,7 +11,7 @@ from runtime.testing import run_flow
 
 def chain(*nodes: dict[str, Any]) -> list[dict[str, Any]]:
     flow = [dict(n) for n in nodes] + [{"id": "sink", "type": "test-sink"}, {"id": "catch", "type": "catch", "wires": [["errors"]]}, {"id": "errors", "type": "test-sink"}]
-    for node, nxt in zip(flow, flow[1 : len(nodes) + 1]):
+    for node, nxt in zip(flow, flow[1 : len(nodes) + 1], strict=False):
         node["wires"] = [[nxt["id"]]]
     return flow
 

@@ -19,7 +19,7 @@ from runtime.testing import build, run_flow, wait_until
 def chain(*nodes: dict[str, Any]) -> list[dict[str, Any]]:
     """Wire nodes in order, ending in a test-sink called 'sink'."""
     flow = [dict(n) for n in nodes] + [{"id": "sink", "type": "test-sink"}]
-    for node, nxt in zip(flow, flow[1:]):
+    for node, nxt in zip(flow, flow[1:], strict=False):
         node["wires"] = [[nxt["id"]]]
     return flow
 
