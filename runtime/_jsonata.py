@@ -10,31 +10,31 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-import jsonata
-
 from .properties import PathError, get_path, parse_path, split_store
 
 if TYPE_CHECKING:
     from ._node import Node
 
-_Lambda = jsonata.Jsonata.JLambda
-
-
 class Expression:
     def __init__(self, text: str) -> None:
+        # Imported on first use: loading jsonata-python is a noticeable share of cold start, and most flows have no expression.
+        import jsonata
+
         try:
             self._expr = jsonata.Jsonata(text)
         except Exception as exc:  # jsonata raises its own JException
             raise PathError(f"invalid JSONata expression {text!r}: {exc}") from None
+        self._lambda = jsonata.Jsonata.JLambda
         self.text = text
 
     def evaluate(self, msg: dict[str, Any], node: Node | None = None, bindings: dict[str, Any] | None = None) -> Any:
         env = self._expr.create_frame()
+        lam = self._lambda
         # Python callables must be wrapped as JLambda, or jsonata-python refuses to invoke them.
-        env.bind("env", _Lambda(lambda name: os.environ.get(name)))
+        env.bind("env", lam(lambda name: os.environ.get(name)))
         if node is not None:
-            env.bind("flowContext", _Lambda(lambda key: _context(node.flow_context, key)))
-            env.bind("globalContext", _Lambda(lambda key: _context(node.global_context, key)))
+            env.bind("flowContext", lam(lambda key: _context(node.flow_context, key)))
+            env.bind("globalContext", lam(lambda key: _context(node.global_context, key)))
         for name, value in (bindings or {}).items():
             env.bind(name, value)
         try:

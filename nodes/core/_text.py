@@ -33,14 +33,23 @@ def js_join(items: list[Any], sep: str) -> str:
     return sep.join("" if item is None or item is UNDEFINED else to_string(item) for item in items)
 
 
-def json_text(value: Any, indent: int | None = None) -> str:
-    """`JSON.stringify(value, null, indent)`: compact by default, non-ASCII kept, bytes as Node's Buffer JSON."""
+def json_text(value: Any, indent: int | None = None, *, lenient: bool = False) -> str:
+    """`JSON.stringify(value, null, indent)`: compact by default, non-ASCII kept, bytes as Node's Buffer JSON.
+
+    `lenient` (for display, e.g. debug output) writes what JSON cannot hold as
+    its `repr` instead of raising TypeError.
+    """
+    default = _json_lenient if lenient else _json_default
     if indent:
-        return json.dumps(value, indent=indent, ensure_ascii=False, default=_json_default)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+        return json.dumps(value, indent=indent, ensure_ascii=False, default=default)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return {"type": "Buffer", "data": list(value)}
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _json_lenient(value: Any) -> Any:
+    return {"type": "Buffer", "data": list(value)} if isinstance(value, (bytes, bytearray)) else repr(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Any, Literal
@@ -13,6 +12,8 @@ from runtime import Msg, Node, NodeProps, register
 from runtime._jsonata import compile as compile_jsonata
 from runtime.properties import get_path, parse_path
 from runtime.secrets import scrub
+
+from ._text import json_text
 
 log = logging.getLogger("flowwire.debug")
 
@@ -27,16 +28,6 @@ class DebugProps(NodeProps):
     statusVal: str = Field("", description="Node-RED's status property; accepted, the status shows the output")
     statusType: str = Field("auto", description="Node-RED's status type; accepted, the status shows the output")
     format: Literal["text", "json"] = Field("text", description="'json': one JSON object per line (node, msgid, property, value)")
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=_fallback, ensure_ascii=False, separators=(",", ":"))
-
-
-def _fallback(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return {"type": "Buffer", "data": list(value)}
-    return repr(value)
 
 
 @register("debug")
@@ -66,9 +57,9 @@ class Debug(Node):
         else:
             value = get_path(msg, self._path)  # type: ignore[arg-type]
         if props.format == "json":
-            line = _json({"node": self.id, "name": self.name, "msgid": msg.get("_msgid"), "property": self._label, "value": value})
+            line = json_text({"node": self.id, "name": self.name, "msgid": msg.get("_msgid"), "property": self._label, "value": value}, lenient=True)
         else:
-            text = value if isinstance(value, str) else _json(value)
+            text = value if isinstance(value, str) else json_text(value, lenient=True)
             line = f"[{self._tag}] {self._label}: {text}"
         line = scrub(line)
         if props.tosidebar:

@@ -23,11 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from runtime import Held, Msg, Node, NodeError, NodeProps, Output, register
 
 from ._jsvalues import parse_float
+from ._props import blank_is_default, text_boolean
 
 _TIME_UNITS = {"milliseconds": 0.001, "seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 _RATE_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
@@ -51,17 +52,8 @@ class DelayProps(NodeProps):
     allowrate: bool = Field(False, description="rate/queue/timed: msg.rate (ms) overrides the rate")
     outputs: int = Field(1, description="2: dropped messages leave on a second output")
 
-    @field_validator("timeout", "rate", "nbRateUnits", "randomFirst", "randomLast", mode="before")
-    @classmethod
-    def _number(cls, value: Any, info: Any) -> Any:
-        if value in ("", None):
-            return cls.model_fields[info.field_name].default
-        return value
-
-    @field_validator("drop", "allowrate", mode="before")
-    @classmethod
-    def _boolean(cls, value: Any) -> Any:
-        return value if isinstance(value, bool) else str(value).strip().lower() == "true"
+    _blanks = blank_is_default("timeout", "rate", "nbRateUnits", "randomFirst", "randomLast")
+    _booleans = text_boolean("drop", "allowrate")
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from runtime import Msg, Node, NodeError, NodeProps, Output, new_msgid, register
 from runtime._routing import clone
 from runtime.properties import PathError, compile_value
 
+from ._props import blank_is_default
 from ._text import json_text
 
 #: iconv-lite names Node-RED offers that Python spells differently.
@@ -53,10 +54,7 @@ class _FileNameProps(NodeProps):
     filenameType: Literal["str", "msg", "env", "jsonata", ""] = Field("", description="str, msg, env or jsonata; '' = Node-RED < 3 (blank name means msg.filename)")
     encoding: str = Field("none", description="text encoding (iconv-lite names: none = utf8, latin1, utf16le, win1252 ...)")
 
-    @field_validator("encoding", mode="before")
-    @classmethod
-    def _blank_none(cls, value: Any) -> Any:
-        return "none" if value in ("", None) else value
+    _blanks = blank_is_default("encoding")
 
 
 class _FileNode(Node):
@@ -89,7 +87,8 @@ class _FileNode(Node):
         workdir = self.runtime.graph.settings.get("fileWorkingDirectory")
         self._workdir = Path(self.runtime.base_dir, workdir) if workdir else None
 
-    def _resolve(self, msg: Msg) -> tuple[str, Path] | None:
+    def _resolve(self, msg: Msg) -> Path | None:
+        """The file to use, with msg.filename set to its name (and shown as status when it comes from the msg)."""
         try:
             value = self._filename(msg, self)
         except PathError as exc:
@@ -98,10 +97,13 @@ class _FileNode(Node):
         if not name:
             self.warn("No filename specified")
             return None
+        msg["filename"] = name
+        if self._dynamic:
+            self.status("grey", "dot", name)
         path = Path(name)
         if self._workdir is not None and not path.is_absolute():
             path = self._workdir / path
-        return name, path
+        return path
 
 
 class FileProps(_FileNameProps):
@@ -123,13 +125,9 @@ class File(_FileNode):
     props: FileProps
 
     async def on_input(self, msg: Msg) -> Output:
-        resolved = self._resolve(msg)
-        if resolved is None:
+        path = self._resolve(msg)
+        if path is None:
             return None
-        name, path = resolved
-        msg["filename"] = name
-        if self._dynamic:
-            self.status("grey", "dot", name)
         action = self.props.overwriteFile
         if action == "delete":
             try:
@@ -204,13 +202,9 @@ class FileIn(_FileNode):
     props: FileInProps
 
     async def on_input(self, msg: Msg) -> Output:
-        resolved = self._resolve(msg)
-        if resolved is None:
+        path = self._resolve(msg)
+        if path is None:
             return None
-        name, path = resolved
-        if self._dynamic:
-            self.status("grey", "dot", name)
-        msg["filename"] = name
         try:
             data = await asyncio.to_thread(path.read_bytes)
         except OSError as exc:
@@ -236,30 +230,27 @@ class FileIn(_FileNode):
             return msg
         if fmt == "lines":
             lines = data.decode(codec, "replace").split("\n")
-            meta = {"ch": "\n", "type": "string", "id": msg.setdefault("_msgid", new_msgid())}
-            out = []
-            for index, line in enumerate(lines):
-                m = self._base(msg)
-                m["payload"] = line
-                m["parts"] = {"index": index, **meta}
-                if index == len(lines) - 1:
-                    m["parts"]["count"] = len(lines)
-                out.append(m)
-            return [out]
-        meta = {"ch": "", "type": "buffer", "id": msg.setdefault("_msgid", new_msgid())}
+            return [self._sequence(msg, lines, "\n", "string", last=len(lines) - 1)]
         chunks = [data[i : i + _CHUNK] for i in range(0, len(data), _CHUNK)]
+        if chunks and len(chunks[-1]) < _CHUNK:
+            return [self._sequence(msg, chunks, "", "buffer", last=len(chunks) - 1)]
+        # Node-RED ends a stream whose size is a multiple of the chunk with an empty part (no payload).
+        out = self._sequence(msg, chunks, "", "buffer", last=None)
+        out.append({**self._base(msg), "parts": {"index": len(chunks), "count": len(chunks), "ch": "", "type": "buffer", "id": msg["_msgid"]}})
+        return [out]
+
+    def _sequence(self, msg: Msg, payloads: list[Any], ch: str, kind: str, last: int | None) -> list[Msg]:
+        """A message per payload with `msg.parts`; the one at index `last` carries the count."""
+        meta = {"ch": ch, "type": kind, "id": msg.setdefault("_msgid", new_msgid())}
         out = []
-        for index, chunk in enumerate(chunks):
+        for index, payload in enumerate(payloads):
             m = self._base(msg)
-            m["payload"] = chunk
+            m["payload"] = payload
             m["parts"] = {"index": index, **meta}
-            if len(chunk) < _CHUNK:
+            if index == last:
                 m["parts"]["count"] = index + 1
             out.append(m)
-        if not chunks or len(chunks[-1]) == _CHUNK:
-            # Node-RED ends a stream whose size is a multiple of the chunk with an empty part.
-            out.append({**self._base(msg), "parts": {"index": len(chunks), "count": len(chunks), **meta}})
-        return [out]
+        return out
 
     def _base(self, msg: Msg) -> Msg:
         if self.props.allProps:

@@ -3,7 +3,9 @@
 One `httpx2.AsyncClient` per node keeps connections pooled across messages
 (Node-RED opens a connection per request unless `persist` is set; pooling
 changes nothing a flow can see). Proxies come from the environment
-(HTTP_PROXY / HTTPS_PROXY / NO_PROXY), as in Node-RED.
+(HTTP_PROXY / HTTPS_PROXY / NO_PROXY), as in Node-RED. httpx2 and chevron
+are imported on first use: loading them would add tens of milliseconds to the
+cold start of every flow, most of which make no HTTP request.
 
 As in Node-RED, any HTTP status is a normal response (msg.statusCode says
 which); only transport failures (refused, DNS, TLS, timeout) are errors,
@@ -19,18 +21,20 @@ import json
 import re
 import ssl
 from http.cookies import SimpleCookie
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote
 
-import chevron
-import httpx2
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from runtime import ConfigRef, Msg, Node, NodeError, NodeProps, Output, register
 from runtime.properties import PathError, get_path
 
 from ._jsvalues import to_string
+from ._props import blank_is_default
 from ._text import json_text
+
+if TYPE_CHECKING:
+    import httpx2
 
 _DEFAULT_TIMEOUT_MS = 120_000
 _BAD_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
@@ -63,10 +67,7 @@ class HttpRequestProps(NodeProps):
     user: str = Field("", description="credentials: user name")
     password: str = Field("", description="credentials: password, or the bearer token")
 
-    @field_validator("method", mode="before")
-    @classmethod
-    def _blank_get(cls, value: Any) -> Any:
-        return "GET" if value in ("", None) else value
+    _blanks = blank_is_default("method")
 
 
 def _qs_escape(value: str) -> str:
@@ -166,6 +167,8 @@ class HttpRequest(Node):
         """One pooled client per node (a second, unverified one only if msg.rejectUnauthorized asks)."""
         client = self._clients.get(verify)
         if client is None:
+            import httpx2
+
             tls: ssl.SSLContext | bool = verify
             if self.props.tls:
                 context = self.config_node(self.props.tls).settings().context()
@@ -188,6 +191,8 @@ class HttpRequest(Node):
         if msg.get("url") and node_url and node_url != msg.get("url"):
             self.warn("Warning: msg properties can no longer override set node properties. See bit.ly/nr-override-msg-props")
         if self._templated:
+            import chevron
+
             url = chevron.render(node_url, msg)
         if not url:
             raise NodeError("No url specified", msg)
@@ -303,6 +308,8 @@ class HttpRequest(Node):
         return json_text(payload).encode()
 
     async def on_input(self, msg: Msg) -> Output:
+        import httpx2
+
         self.status("blue", "dot", "requesting")
         url = self._url(msg)
         if url is None:
@@ -403,6 +410,8 @@ def _error_code(exc: BaseException) -> str:
         if "Connection refused" in text or "connection attempts failed" in text.lower():
             return "ECONNREFUSED"
         current = current.__cause__ or current.__context__
+    import httpx2
+
     if isinstance(exc, httpx2.ConnectError):
         return "ECONNREFUSED"
     return "ERR_HTTP"

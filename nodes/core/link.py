@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import math
 import os
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field
 
 from runtime import Held, Msg, Node, NodeError, NodeProps, NodeRef, Output, register
 from runtime._routing import clone
 
-from ._jsvalues import parse_float
+from ._props import blank_is_default, number_or_default
 
 _NO_CONTEXT = contextvars.Context()
 
@@ -62,10 +61,7 @@ class LinkOutProps(NodeProps):
     mode: Literal["link", "return"] = Field("link", description="link: send to the link in nodes in links; return: reply to the calling link call")
     links: Annotated[LinkIds, NodeRef("link in")] = Field(default_factory=list, description="ids of link in nodes (mode link)")
 
-    @field_validator("mode", mode="before")
-    @classmethod
-    def _mode(cls, value: Any) -> Any:
-        return value or "link"
+    _blanks = blank_is_default("mode")
 
 
 @register("link out")
@@ -112,16 +108,8 @@ class LinkCallProps(NodeProps):
     linkType: Literal["static", "dynamic"] = Field("static", description="dynamic: msg.target names the link in (by id or name)")
     timeout: float = Field(30, description="seconds to wait for the return; 0 or less waits forever")
 
-    @field_validator("linkType", mode="before")
-    @classmethod
-    def _link_type(cls, value: Any) -> Any:
-        return value or "static"
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _timeout(cls, value: Any) -> Any:
-        number = parse_float(value) if value not in (None, "") else math.nan
-        return 30 if math.isnan(number) else number
+    _blanks = blank_is_default("linkType")
+    _numbers = number_or_default("timeout")
 
 
 @dataclass(slots=True)

@@ -14,15 +14,15 @@ import json
 import re
 from typing import Any, Literal
 
-import xmltodict
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from runtime import Msg, Node, NodeError, NodeProps, Output, new_msgid, register
 from runtime._routing import clone
 from runtime.properties import get_path, parse_path, set_path
 
 from ._jsvalues import to_string
+from ._props import blank_is_default
 from ._text import json_text, unescape
 
 _MISSING: Any = object()
@@ -33,10 +33,26 @@ class _PropertyProps(NodeProps):
 
     property: str = Field("payload", description="the message property to convert")
 
-    @field_validator("property", mode="before")
-    @classmethod
-    def _blank_is_payload(cls, value: Any) -> Any:
-        return "payload" if value in ("", None) else value
+    _blanks = blank_is_default("property")
+
+
+class _PropertyParser(Node):
+    """Converts the value at `props.property`; a message without that property passes through."""
+
+    props: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._keys = parse_path(self.props.property)
+
+    def on_input(self, msg: Msg) -> Output:
+        value = get_path(msg, self._keys, _MISSING)
+        if value is _MISSING:
+            return msg
+        return self._convert(msg, value)
+
+    def _convert(self, msg: Msg, value: Any) -> Output:
+        raise NotImplementedError
 
 
 # -- json --------------------------------------------------------------------------------
@@ -48,7 +64,7 @@ class JsonProps(_PropertyProps):
 
 
 @register("json")
-class Json(Node):
+class Json(_PropertyParser):
     """Converts between a JSON string and the object it represents."""
 
     Props = JsonProps
@@ -56,15 +72,11 @@ class Json(Node):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._keys = parse_path(self.props.property)
         self._indent = 4 if self.props.pretty else None
         self._schema_text: str | None = None
         self._validator: Any = None
 
-    def on_input(self, msg: Msg) -> Output:
-        value = get_path(msg, self._keys, _MISSING)
-        if value is _MISSING:
-            return msg
+    def _convert(self, msg: Msg, value: Any) -> Output:
         action = self.props.action
         schema = msg.get("schema")
         if isinstance(value, str):
@@ -132,20 +144,13 @@ class YamlProps(_PropertyProps):
 
 
 @register("yaml")
-class Yaml(Node):
+class Yaml(_PropertyParser):
     """Converts between a YAML string and the object it represents (safe loading only)."""
 
     Props = YamlProps
     props: YamlProps
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._keys = parse_path(self.props.property)
-
-    def on_input(self, msg: Msg) -> Output:
-        value = get_path(msg, self._keys, _MISSING)
-        if value is _MISSING:
-            return msg
+    def _convert(self, msg: Msg, value: Any) -> Output:
         if isinstance(value, str):
             try:
                 set_path(msg, self._keys, yaml.safe_load(value))
@@ -187,10 +192,7 @@ class CsvProps(NodeProps):
     include_null_values: bool = Field(False, description="keep null (empty) values in the output objects")
     spec: str = Field("", description="Node-RED 4 parser choice ('rfc' or legacy ''); flowwire always parses RFC 4180")
 
-    @field_validator("sep", mode="before")
-    @classmethod
-    def _default_sep(cls, value: Any) -> Any:
-        return "," if value in ("", None) else value
+    _blanks = blank_is_default("sep")
 
 
 def _clean_columns(text: str) -> list[str]:
@@ -391,23 +393,19 @@ _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
 
 @register("xml")
-class Xml(Node):
+class Xml(_PropertyParser):
     """Converts between XML text and objects shaped like Node-RED's (xml2js: `$` attributes, `_` text, child arrays)."""
 
     Props = XmlProps
     props: XmlProps
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._keys = parse_path(self.props.property)
-
-    def on_input(self, msg: Msg) -> Output:
-        value = get_path(msg, self._keys, _MISSING)
-        if value is _MISSING:
-            return msg
+    def _convert(self, msg: Msg, value: Any) -> Output:
         options = msg.get("options") if isinstance(msg.get("options"), dict) else {}
         attrkey = self.props.attr or options.get("attrkey") or "$"
         charkey = self.props.chr or options.get("charkey") or "_"
+        # Deferred: most flows have no xml node, and importing xmltodict (with expat) slows every start-up.
+        import xmltodict
+
         if isinstance(value, str):
             try:
                 tree = xmltodict.parse(value, attr_prefix="@", cdata_key="#text", strip_whitespace=False, force_list=lambda *_: True)

@@ -19,6 +19,7 @@ from runtime._routing import clone
 from runtime.properties import PathError, get_path, parse_path
 
 from ._jsvalues import UNDEFINED, parse_float, strict_equals
+from ._props import blank_is_default
 
 
 class RbeProps(NodeProps):
@@ -37,10 +38,7 @@ class RbeProps(NodeProps):
     def _text(cls, value: Any) -> Any:
         return "" if value is None else str(value)
 
-    @field_validator("func", "inout", mode="before")
-    @classmethod
-    def _default(cls, value: Any, info: Any) -> Any:
-        return value or cls.model_fields[info.field_name].default
+    _blanks = blank_is_default("func", "inout")
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -29,6 +29,8 @@ from runtime._routing import clone
 from runtime.properties import PathError, compile_value, delete_path, get_path, parse_path, set_path
 
 from ._jsvalues import less, strict_equals, to_number, to_string
+from ._parts import HeldGroup
+from ._props import blank_is_default
 from ._text import generate_id, js_join, unescape
 
 _MISSING: Any = object()
@@ -74,10 +76,7 @@ class SplitProps(NodeProps):
     addname: str = Field("", description="when splitting an object, copy each key into this message property")
     property: str = Field("payload", description="the message property to split (Node-RED 4)")
 
-    @field_validator("addname", "property", mode="before")
-    @classmethod
-    def _none_is_blank(cls, value: Any) -> Any:
-        return "" if value is None else value
+    _blanks = blank_is_default("addname", "property")
 
 
 def _split_setup(props: SplitProps) -> tuple[Any, list[int] | None, int]:
@@ -130,7 +129,7 @@ class Split(Node):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sep, self._sep_bytes, self._array_len = _split_setup(self.props)
-        self._keys = parse_path(self.props.property or "payload")
+        self._keys = parse_path(self.props.property)
         self._addname = parse_path(self.props.addname) if self.props.addname else None
         #: stream mode: the running index, and what is left of the previous message.
         self._c = 0
@@ -301,10 +300,7 @@ class JoinProps(NodeProps):
     reduceInitType: str = "str"
     reduceFixup: str | None = Field(None, description="reduce: JSONata applied to the result with $A and $N")
 
-    @field_validator("property", "key", mode="before")
-    @classmethod
-    def _blank_default(cls, value: Any, info: Any) -> Any:
-        return ("payload" if info.field_name == "property" else "topic") if value in ("", None) else value
+    _blanks = blank_is_default("property", "key")
 
     @field_validator("joiner", mode="before")
     @classmethod
@@ -325,12 +321,6 @@ class _Group:
     count: int = 0
     held: list[Held] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
-
-
-@dataclass
-class _ReduceGroup:
-    count: int | None
-    entries: list[tuple[Msg, Held]] = field(default_factory=list)
 
 
 def _js_truthy_count(value: Any) -> int:
@@ -386,7 +376,7 @@ class Join(Node):
         self._accumulate = p.accumulate is True or p.accumulate == "true"
         self._joiner: Any = _bin_joiner(p.joiner) if p.joinerType == "bin" else unescape(p.joiner)
         self._inflight: dict[Any, _Group] = {}
-        self._reduce_groups: dict[Any, _ReduceGroup] = {}
+        self._reduce_groups: dict[Any, HeldGroup] = {}
         if p.mode == "reduce":
             from runtime import _jsonata
 
@@ -605,11 +595,11 @@ class Join(Node):
         gid = parts.get("id")
         group = self._reduce_groups.get(gid)
         if group is None:
-            group = self._reduce_groups[gid] = _ReduceGroup(count=parts.get("count"))
+            group = self._reduce_groups[gid] = HeldGroup(count=parts.get("count"))
         if group.count is None and "count" in parts:
             group.count = parts["count"]
-        group.entries.append((msg, self.hold(msg)))
-        if group.count is None or len(group.entries) != group.count:
+        group.add(self, msg)
+        if not group.complete:
             return None
         del self._reduce_groups[gid]
         entries = sorted(group.entries, key=lambda e: e[0]["parts"].get("index", 0), reverse=self.props.reduceRight)
@@ -621,11 +611,9 @@ class Join(Node):
             if self._fixup_exp is not None:
                 accumulator = self._fixup_exp.evaluate({}, self, {"N": group.count, "A": accumulator})
         except PathError as exc:
-            for _, held in group.entries:
-                held.done()
             raise NodeError(f"join: invalid reduce expression: {exc}", msg) from None
-        for _, held in group.entries:
-            held.done()
+        finally:
+            group.release()
         return {"payload": accumulator}
 
     async def stop(self) -> None:
@@ -638,8 +626,7 @@ class Join(Node):
                 for held in group.held:
                     held.done()
         for rgroup in self._reduce_groups.values():
-            for _, held in rgroup.entries:
-                held.done()
+            rgroup.release()
 
     async def close(self) -> None:
         for group in self._inflight.values():
@@ -683,16 +670,7 @@ class SortProps(NodeProps):
     seqKey: str = Field("payload", description="seq mode: message property or JSONata giving the key")
     seqKeyType: Literal["msg", "jsonata"] = "msg"
 
-    @field_validator("target", "seqKey", mode="before")
-    @classmethod
-    def _blank_payload(cls, value: Any) -> Any:
-        return "payload" if value in ("", None) else value
-
-
-@dataclass
-class _SortGroup:
-    count: int | None
-    entries: list[tuple[Msg, Held]] = field(default_factory=list)
+    _blanks = blank_is_default("target", "seqKey")
 
 
 @register("sort")
@@ -728,7 +706,7 @@ class Sort(Node):
         self._target = parse_path(p.target)
         self._seq_key = parse_path(p.seqKey) if not key_is_exp else ()
         self._dir = 1 if p.order == "ascending" else -1
-        self._pending: dict[Any, _SortGroup] = {}
+        self._pending: dict[Any, HeldGroup] = {}
 
     def _sorted(self, items: list[Any], keys: list[Any]) -> list[Any]:
         converted = [to_number(k) for k in keys] if self.props.as_num else keys
@@ -761,19 +739,18 @@ class Sort(Node):
         gid = parts["id"]
         group = self._pending.get(gid)
         if group is None:
-            group = self._pending[gid] = _SortGroup(count=None)
-        group.entries.append((msg, self.hold(msg)))
+            group = self._pending[gid] = HeldGroup()
+        group.add(self, msg)
         if "count" in parts:
             group.count = parts["count"]
-        if group.count != len(group.entries):
+        if not group.complete:
             return None
         del self._pending[gid]
         msgs = [m for m, _ in group.entries]
         try:
             keys = [self._exp.evaluate(m, self) for m in msgs] if self._exp is not None else [get_path(m, self._seq_key) for m in msgs]
         except PathError as exc:
-            for _, held in group.entries:
-                held.done()
+            group.release()
             raise NodeError(f"sort: invalid key expression: {exc}", msg) from None
         helds = {id(m): held for m, held in group.entries}
         for index, m in enumerate(self._sorted(msgs, keys)):
@@ -785,8 +762,7 @@ class Sort(Node):
 
     async def stop(self) -> None:
         for group in self._pending.values():
-            for _, held in group.entries:
-                held.done()
+            group.release()
 
     async def close(self) -> None:
         self._pending.clear()
@@ -808,12 +784,6 @@ class BatchProps(NodeProps):
     allowEmptySequence: bool = Field(False, description="interval mode: send {payload: null} when nothing arrived")
     topics: list[BatchTopic] = Field(default_factory=list, description="concat mode: topics, in output order")
     honourParts: bool = False
-
-
-@dataclass
-class _TopicGroup:
-    count: int | None = None
-    entries: list[tuple[Msg, Held]] = field(default_factory=list)
 
 
 @register("batch")
@@ -843,7 +813,7 @@ class Batch(Node):
         self._interval = _float_or(p.interval, 0)
         self._topics = [t.topic for t in p.topics]
         self._queue: list[tuple[Msg, Held | None]] = []
-        self._by_topic: dict[str, dict[Any, _TopicGroup]] = {}
+        self._by_topic: dict[str, dict[Any, HeldGroup]] = {}
         self._ticker: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
@@ -892,10 +862,7 @@ class Batch(Node):
             return self._on_count(msg)
         if mode == "interval":
             if "reset" in msg:
-                for _, held in self._queue:
-                    if held is not None:
-                        held.done()
-                self._queue = []
+                self._drop()
                 if self._ticker is not None:
                     self._ticker.cancel()
                     self._schedule()
@@ -906,10 +873,7 @@ class Batch(Node):
 
     def _on_count(self, msg: Msg) -> Output:
         if "reset" in msg:
-            for _, held in self._queue:
-                if held is not None:
-                    held.done()
-            self._queue = []
+            self._drop()
             return None
         out: list[Msg] = []
         if len(self._queue) + 1 < self._count:
@@ -927,7 +891,7 @@ class Batch(Node):
 
     def _on_concat(self, msg: Msg) -> Output:
         if "reset" in msg:
-            self._release_topics()
+            self._drop()
             return None
         topic = msg.get("topic")
         if topic not in self._topics:
@@ -938,17 +902,17 @@ class Batch(Node):
         groups = self._by_topic.setdefault(topic, {})
         group = groups.get(parts["id"])
         if group is None:
-            group = groups[parts["id"]] = _TopicGroup()
-        group.entries.append((msg, self.hold(msg)))
+            group = groups[parts["id"]] = HeldGroup()
+        group.add(self, msg)
         if group.count is None:
             group.count = parts["count"]
-        firsts: list[_TopicGroup] = []
+        firsts: list[HeldGroup] = []
         for t in self._topics:
             t_groups = self._by_topic.get(t)
             if not t_groups:
                 return None
             first = next(iter(t_groups.values()))
-            if first.count != len(first.entries):
+            if not first.complete:
                 return None
             firsts.append(first)
         entries: list[tuple[Msg, Held | None]] = []
@@ -959,29 +923,26 @@ class Batch(Node):
         self._send_sequence(entries, copy=True)
         return None
 
-    def _release_topics(self) -> None:
+    def _release_held(self) -> None:
+        """Let go of every kept message (the queue in count/interval mode, topic groups in concat mode); what was collected stays."""
+        for _, held in self._queue:
+            if held is not None:
+                held.done()
         for groups in self._by_topic.values():
             for group in groups.values():
-                for _, held in group.entries:
-                    held.done()
+                group.release()
+
+    def _drop(self) -> None:
+        self._release_held()
+        self._queue = []
         self._by_topic = {}
 
     async def stop(self) -> None:
         if self.props.mode != "interval":
-            for _, held in self._queue:
-                if held is not None:
-                    held.done()
-            for groups in self._by_topic.values():
-                for group in groups.values():
-                    for _, held in group.entries:
-                        held.done()
+            self._release_held()
 
     async def close(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
-        for _, held in self._queue:
-            if held is not None:
-                held.done()
-        self._queue = []
-        self._release_topics()
+        self._drop()

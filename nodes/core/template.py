@@ -7,7 +7,8 @@ characters, so the message is handed to chevron through small views that
 print like JavaScript, and double-brace tags are rewritten at compile time
 into unescaped lookups that return already-escaped text. Names not found on
 the message fall back to `flow.x`, `flow[store].x`, `global.x` and `env.X`,
-as in Node-RED.
+as in Node-RED. chevron is imported where it is used, so flows without a
+template pay nothing for it at start-up.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-import chevron
 import yaml
-from chevron.tokenizer import tokenize
 from pydantic import Field
 
 from runtime import Msg, Node, NodeError, NodeProps, register
@@ -205,6 +204,8 @@ class _EnvView(Mapping[str, Any]):
 
 def compile_template(text: str) -> list[tuple[str, str]]:
     """Tokenize once; `{{name}}` becomes an unescaped lookup of the pre-escaped value."""
+    from chevron.tokenizer import tokenize
+
     tokens = []
     for tag, key in tokenize(text):
         if tag == "variable" and key != ".":
@@ -224,6 +225,8 @@ class Template(Node):
 
     @classmethod
     def check(cls, props: TemplateProps) -> list[tuple[str, str]]:
+        import chevron
+
         problems = []
         if props.syntax == "mustache" and props.template:
             try:
@@ -254,6 +257,8 @@ class Template(Node):
             template = msg["template"]
             tokens = None
         if props.syntax == "mustache":
+            import chevron
+
             if tokens is None:
                 try:
                     tokens = compile_template(to_string(template) if template is not None else "")
@@ -283,4 +288,6 @@ class Template(Node):
 
 def render(tokens: list[tuple[str, str]], msg: Msg) -> str:
     """Render compiled tokens over the message alone (trigger's `{{payload}}` values)."""
+    import chevron
+
     return chevron.render(tokens, scopes=[_View(msg, False)])

@@ -26,6 +26,7 @@ from runtime._routing import clone
 from runtime.properties import Getter, PathError, compile_value, get_path, parse_path
 
 from ._jsvalues import UNDEFINED, parse_float, to_string
+from ._props import blank_is_default, number_or_default, text_boolean
 from .template import compile_template, render
 
 _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "hr": 3600.0}
@@ -47,21 +48,9 @@ class TriggerProps(NodeProps):
     topic: str = Field("topic", description="the msg property that separates topics")
     outputs: int = Field(1, description="2: the second message leaves on output 2")
 
-    @field_validator("duration", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        number = parse_float(value) if value not in (None, "") else math.nan
-        return 250 if math.isnan(number) else number
-
-    @field_validator("extend", "overrideDelay", mode="before")
-    @classmethod
-    def _boolean(cls, value: Any) -> Any:
-        return value if isinstance(value, bool) else str(value).strip().lower() == "true"
-
-    @field_validator("op1type", "op2type", mode="before")
-    @classmethod
-    def _default_type(cls, value: Any) -> Any:
-        return value or "str"
+    _numbers = number_or_default("duration")
+    _booleans = text_boolean("extend", "overrideDelay")
+    _blanks = blank_is_default("op1type", "op2type")
 
     @field_validator("reset", mode="before")
     @classmethod

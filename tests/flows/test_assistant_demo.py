@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable
 
-from _flowproc import Peer, Process, mosquitto, peer, spawn  # noqa: F401  (fixtures)
+from _flowproc import Mosquitto, Peer, Process, mosquitto, peer, spawn  # noqa: F401  (fixtures)
 
 # What the flow's fake get_weather returns for Paris; the assistant's answer must include it.
 TOOL_RESULT = json.dumps({"city": "Paris", "temperature_c": 22, "conditions": "sunny"})
@@ -38,7 +38,8 @@ def test_offline_demo_answers_with_the_tool_result_and_says_it_is_offline(spawn:
     assert "Traceback" not in log and "ERROR" not in log, log
 
 
-def test_same_flow_uses_the_broker_and_api_from_the_environment(spawn: Callable[..., Process], mosquitto, peer: Peer) -> None:
+def test_same_flow_uses_the_broker_and_api_from_the_environment(spawn: Callable[..., Process], mosquitto: Mosquitto,
+                                                                 peer: Peer) -> None:
     key = "sk-demo-test-key-not-real"
     emulator = spawn("emulate", "openai", "--port", "0", "--api-key", key)
     base_url = re.search(r"listening on (\S+)", emulator.wait_for(

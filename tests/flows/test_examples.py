@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _flowproc import FLOWWIRE, ROOT, Peer, Process, mosquitto, peer, spawn  # noqa: F401  (fixtures)
+from _flowproc import FLOWWIRE, ROOT, Mosquitto, Peer, Process, mosquitto, peer, spawn  # noqa: F401  (fixtures)
 
 EXAMPLES = sorted((ROOT / "flows").glob("*.yaml"))
 
@@ -25,7 +25,8 @@ def test_example_validates(path: Path) -> None:
     assert done.stdout.startswith("ok: "), done.stdout
 
 
-def test_mqtt_sensors_raises_an_alert_for_a_hot_room_only(spawn: Callable[..., Process], mosquitto, peer: Peer) -> None:
+def test_mqtt_sensors_raises_an_alert_for_a_hot_room_only(spawn: Callable[..., Process], mosquitto: Mosquitto,
+                                                          peer: Peer) -> None:
     peer.subscribe("alerts/#")
     flow = spawn("run", "flows/mqtt-sensors.yaml", env={"MQTT_HOST": "127.0.0.1", "MQTT_PORT": str(mosquitto.port)})
     birth = peer.next()  # published after the flow's subscriptions: readings from now on reach it

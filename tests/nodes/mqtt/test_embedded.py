@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +72,10 @@ async def test_always_ignores_the_broker_address():
 def test_always_with_what_the_embedded_broker_cannot_do_is_a_validation_error(extra, message):
     with pytest.raises(FlowError, match=message):
         build([{"id": "b", "type": "mqtt-broker", "embedded": "always", **extra}])
+
+
+def test_the_embedded_broker_is_imported_only_when_used() -> None:
+    probe = "import sys, runtime._registry as r; r.load_builtins(); print('amqtt' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[3], capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"
