@@ -298,6 +298,7 @@ class Node:
                 except Exception as exc:
                     self._report(exc, msg, token)
                 else:
+                    # Router._run handles synchronous handlers' results the same way, inlined for speed.
                     if out is not None:
                         try:
                             self._route(out, token)

@@ -30,8 +30,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.01, what: str = "condition"):  # type: ignore[no-untyped-def]
-    """Poll `predicate` until it returns a truthy value; raise TimeoutError naming `what`."""
+def _poll_until(predicate, timeout: float, interval: float = 0.01, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Blocking poll for use outside an event loop (runtime.testing.wait_until is the async one)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -152,7 +152,7 @@ class Mosquitto:
                 s.settimeout(0.2)
                 return s.connect_ex(("127.0.0.1", self.port)) == 0
 
-        wait_until(listening, timeout, what=f"mosquitto on port {self.port}")
+        _poll_until(listening, timeout, what=f"mosquitto on port {self.port}")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ def chain_flow(n: int, hops: int, result: str) -> dict:
             }
         )
     nodes.append({"id": "sink", "type": "bench-sink", "count": n, "hops": hops, "result": result})
-    return {"modules": [str(HERE / "bench_nodes.py")], "nodes": nodes}
+    return {"modules": [str(ROOT / "bench" / "_nodes.py")], "nodes": nodes}
 
 
 def run_chain(n: int, hops: int) -> dict:

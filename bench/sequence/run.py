@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def flowwire_flow(n: int, result: str) -> dict[str, Any]:
         *middle("sink"),
         {"id": "sink", "type": "bench-seq-sink", "z": "tab1", "count": n, "result": result},
     ]
-    return {"modules": [str(HERE / "bench_nodes.py")], "nodes": nodes}
+    return {"modules": [str(ROOT / "bench" / "_nodes.py")], "nodes": nodes}
 
 
 def run_flowwire(n: int) -> dict[str, Any]:
@@ -47,7 +48,9 @@ def run_flowwire(n: int) -> dict[str, Any]:
         proc = subprocess.run([*FLOWWIRE, "run", "--log-level", "warning", str(flow)], cwd=ROOT, capture_output=True, text=True, timeout=900)
         if not result.exists():
             raise SystemExit(f"flowwire run failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-        return json.loads(result.read_text())
+        res = json.loads(result.read_text())
+    res["msgs_per_s"] = n / res["seconds"]
+    return res
 
 
 def run_nodered(n: int) -> dict[str, Any]:
@@ -58,7 +61,23 @@ def run_nodered(n: int) -> dict[str, Any]:
     with NodeRed("sequence", str(HERE / "nodered_flow.json"), env={"NRB_N": n}) as nr:
         res = nr.wait_result(timeout=900)
     res["peak_rss_mb"] = res["peak_rss_kb"] / 1024
+    res["count"] = res["received"]
     return res
+
+
+def measure(name: str, headline: str, runs: int, n: int, run_once: Callable[[], dict[str, Any]]) -> float:
+    """Run `runs` times, stop at a run with wrong messages, print each run and the medians; the median msg/s."""
+    results = []
+    for i in range(runs):
+        res = run_once()
+        if res["bad"] or res["count"] != n:
+            raise SystemExit(f"{name} produced wrong messages: {res}")
+        results.append(res)
+        print(f"run {i + 1} {name}: {res['msgs_per_s']:,.0f} msg/s  peak RSS {res['peak_rss_mb']:.0f} MB", flush=True)
+    rate = statistics.median(r["msgs_per_s"] for r in results)
+    print(headline)
+    print(f"  {rate:,.0f} msg/s   peak RSS {statistics.median(r['peak_rss_mb'] for r in results):.0f} MB")
+    return rate
 
 
 def main() -> None:
@@ -68,30 +87,14 @@ def main() -> None:
     parser.add_argument("--nodered", action="store_true", help="also run the same flow on Node-RED (needs ../shared/bench/nodered/setup.sh)")
     args = parser.parse_args()
 
-    fw = []
-    for i in range(args.runs):
-        res = run_flowwire(args.n)
-        if res["bad"] or res["count"] != args.n:
-            raise SystemExit(f"flowwire produced wrong messages: {res}")
-        fw.append(res)
-        print(f"run {i + 1} flowwire: {args.n / res['seconds']:,.0f} msg/s  peak RSS {res['peak_rss_mb']:.0f} MB", flush=True)
-    fw_rate = statistics.median(args.n / r["seconds"] for r in fw)
-    print(f"== flowwire sequence: {args.n:,} msgs through switch → template → split(6 parts) → join, median of {args.runs} ==")
-    print(f"  {fw_rate:,.0f} msg/s   peak RSS {statistics.median(r['peak_rss_mb'] for r in fw):.0f} MB")
+    headline = f"== flowwire sequence: {args.n:,} msgs through switch → template → split(6 parts) → join, median of {args.runs} =="
+    fw_rate = measure("flowwire", headline, args.runs, args.n, lambda: run_flowwire(args.n))
     if not args.nodered:
         return
     if not (NODERED / "lib" / "common.py").exists():
         raise SystemExit(f"Node-RED harness not found at {NODERED}")
-    nr = []
-    for i in range(args.runs):
-        res = run_nodered(args.n)
-        if res["bad"] or res["received"] != args.n:
-            raise SystemExit(f"Node-RED produced wrong messages: {res}")
-        nr.append(res)
-        print(f"run {i + 1} Node-RED: {res['msgs_per_s']:,.0f} msg/s  peak RSS {res['peak_rss_mb']:.0f} MB", flush=True)
-    nr_rate = statistics.median(r["msgs_per_s"] for r in nr)
-    print(f"== Node-RED (../shared/bench/nodered), same flow, same machine, median of {args.runs} ==")
-    print(f"  {nr_rate:,.0f} msg/s   peak RSS {statistics.median(r['peak_rss_mb'] for r in nr):.0f} MB")
+    headline = f"== Node-RED (../shared/bench/nodered), same flow, same machine, median of {args.runs} =="
+    nr_rate = measure("Node-RED", headline, args.runs, args.n, lambda: run_nodered(args.n))
     print(f"== flowwire / Node-RED: {fw_rate / nr_rate:.2f}x")
 
 

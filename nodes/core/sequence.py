@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,22 +80,25 @@ class SplitProps(NodeProps):
     _blanks = blank_is_default("addname", "property")
 
 
+def _json_bytes(name: str, text: str) -> bytes:
+    """Bytes the editor stores as a JSON array of numbers (`[13, 10]`); ValueError naming the field otherwise."""
+    try:
+        arr = json.loads(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not a JSON array of bytes") from None
+    if not isinstance(arr, list) or not all(isinstance(b, int) and 0 <= b < 256 for b in arr):
+        raise ValueError(f"{name} {text!r} is not a JSON array of bytes")
+    return bytes(arr)
+
+
 def _split_setup(props: SplitProps) -> tuple[Any, list[int] | None, int]:
     """(separator or length, separator bytes for bin, array chunk length); raises ValueError."""
     spltbytes: list[int] | None = None
     if props.spltType == "str":
         sep: Any = unescape(props.splt if props.splt != "" else "\\n")
     elif props.spltType == "bin":
-        import json
-
-        try:
-            arr = json.loads(props.splt)
-        except ValueError:
-            raise ValueError(f"splt {props.splt!r} is not a JSON array of bytes") from None
-        if not isinstance(arr, list) or not all(isinstance(b, int) and 0 <= b < 256 for b in arr):
-            raise ValueError(f"splt {props.splt!r} is not a JSON array of bytes")
-        spltbytes = arr
-        sep = bytes(arr)
+        sep = _json_bytes("splt", props.splt)
+        spltbytes = list(sep)
     else:
         try:
             sep = int(props.splt)
@@ -636,15 +640,7 @@ class Join(Node):
 
 
 def _bin_joiner(text: str) -> bytes:
-    import json
-
-    try:
-        arr = json.loads(text or "[]")
-    except ValueError:
-        raise ValueError(f"joiner {text!r} is not a JSON array of bytes") from None
-    if not isinstance(arr, list) or not all(isinstance(b, int) and 0 <= b < 256 for b in arr):
-        raise ValueError(f"joiner {text!r} is not a JSON array of bytes")
-    return bytes(arr)
+    return _json_bytes("joiner", text or "[]")
 
 
 def _to_bytes(value: Any) -> bytes:

@@ -12,17 +12,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from runtime import Held, Msg, Node, NodeError, NodeProps, Output, register
+from runtime import Msg, Node, NodeError, NodeProps, Output, register
 from runtime._routing import clone
 from runtime.properties import Getter, PathError, compile_value, get_path, parse_path
 
-from ._text import generate_id
 from ._jsvalues import UNDEFINED, less, less_or_equal, loose_equals, regex, to_number, to_string
+from ._parts import HeldGroup
+from ._text import generate_id
 
 RULE_TYPES = (
     "eq",
@@ -303,12 +304,6 @@ def _property_getter(props: SwitchProps) -> Callable[[Msg, Node], Any]:
     return context
 
 
-@dataclass(slots=True)
-class _Pending:
-    count: int | None = None
-    msgs: list[tuple[Msg, Held]] = field(default_factory=list)
-
-
 @register("switch")
 class Switch(Node):
     """Routes each message to the outputs whose rules match (one output per rule)."""
@@ -337,7 +332,7 @@ class Switch(Node):
         self._repair = props.repair
         self._needs_count = props.repair or any(rule.t == "tail" for rule in props.rules)
         self._previous: Any = None
-        self._pending_in: dict[Any, _Pending] = {}
+        self._pending_in: dict[Any, HeldGroup] = {}
         self._pending_out: dict[Any, list[list[Msg | None]]] = {}
         self._pending_count = 0
         self._max_kept = int(self.runtime.graph.settings.get("nodeMessageBufferMaxLength", 0) or 0)
@@ -382,19 +377,19 @@ class Switch(Node):
 
     def _collect(self, msg: Msg, parts: dict[str, Any]) -> None:
         """Hold a sequence's messages until its count is known and all have arrived."""
-        group = self._pending_in.setdefault(parts["id"], _Pending())
-        group.msgs.append((msg, self.hold(msg)))
+        group = self._pending_in.setdefault(parts["id"], HeldGroup())
+        group.add(self, msg)
         self._pending_count += 1
         if self._max_kept and self._pending_count > self._max_kept:
             self._clear_pending()
             raise NodeError("too many pending messages (nodeMessageBufferMaxLength)")
         if "count" in parts:
             group.count = parts["count"]
-        if group.count != len(group.msgs):
+        if not group.complete:
             return
         del self._pending_in[parts["id"]]
-        self._pending_count -= len(group.msgs)
-        for queued, held in group.msgs:
+        self._pending_count -= len(group.entries)
+        for queued, held in group.entries:
             queued["parts"]["count"] = group.count
             try:
                 onward = self._apply(queued, True)
@@ -435,14 +430,13 @@ class Switch(Node):
 
     def _clear_pending(self) -> None:
         for group in self._pending_in.values():
-            for _, held in group.msgs:
-                held.done()
+            group.release()
         self._pending_in.clear()
         self._pending_out.clear()
         self._pending_count = 0
 
     async def close(self) -> None:
         if self._pending_in:
-            waiting = sum(len(g.msgs) for g in self._pending_in.values())
+            waiting = sum(len(g.entries) for g in self._pending_in.values())
             self.warn(f"closing with {waiting} message(s) of incomplete sequences; they are dropped")
         self._clear_pending()

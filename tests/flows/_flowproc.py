@@ -1,9 +1,4 @@
-"""Whole-flow test helpers: `flowwire` as a subprocess, a test Mosquitto, a paho peer.
-
-A module with its own name rather than a conftest.py: tests elsewhere import
-their directory's `conftest` by module name, and a second conftest here would
-shadow theirs. Test modules import the fixtures they use from here.
-"""
+"""Whole-flow test helpers: `flowwire` run as a subprocess, its output read line by line."""
 
 from __future__ import annotations
 
@@ -14,15 +9,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-
-import paho.mqtt.client as mqtt
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for _mosquitto
-
-from _mosquitto import Mosquitto  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The console script next to this interpreter (what the README runs), else the module.
@@ -89,66 +77,3 @@ class Process:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
-
-
-@pytest.fixture
-def spawn() -> Iterator[Callable[..., Process]]:
-    """Start child processes; any still running at the end is killed (by its process group)."""
-    started: list[Process] = []
-
-    def make(*args: str, env: Mapping[str, str] | None = None) -> Process:
-        process = Process([*FLOWWIRE, *args], env)
-        started.append(process)
-        return process
-
-    yield make
-    for process in started:
-        process.kill()
-
-
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path / "mosquitto").start()
-    yield broker
-    broker.stop()
-
-
-class Peer:
-    """A plain paho client outside the flow: subscribe, publish, collect."""
-
-    def __init__(self, port: int) -> None:
-        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-peer-{os.getpid()}")
-        self.client.on_message = lambda c, u, m: self.messages.put(m)
-        connected, self._subscribed = threading.Event(), threading.Event()
-        self.client.on_connect = lambda *a: connected.set()
-        self.client.on_subscribe = lambda *a: self._subscribed.set()
-        self.client.connect("127.0.0.1", port, 30)
-        self.client.loop_start()
-        assert connected.wait(10), "test peer did not connect"
-
-    def subscribe(self, topic: str) -> None:
-        self._subscribed.clear()
-        self.client.subscribe(topic, 1)
-        assert self._subscribed.wait(10), f"no SUBACK for {topic}"
-
-    def publish(self, topic: str, payload: str) -> None:
-        self.client.publish(topic, payload, qos=1).wait_for_publish(10)
-
-    def next(self, timeout: float = 20.0) -> mqtt.MQTTMessage:
-        try:
-            return self.messages.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no MQTT message within {timeout} s") from None
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-@pytest.fixture
-def peer(mosquitto: Mosquitto) -> Iterator[Peer]:
-    p = Peer(mosquitto.port)
-    yield p
-    p.close()
-

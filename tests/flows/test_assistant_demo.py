@@ -11,7 +11,9 @@ import json
 import re
 from collections.abc import Callable
 
-from _flowproc import Mosquitto, Peer, Process, mosquitto, peer, spawn  # noqa: F401  (fixtures)
+from _flowproc import Process
+from _mosquitto import Mosquitto
+from _mqtt_peer import Peer
 
 # What the flow's fake get_weather returns for Paris; the assistant's answer must include it.
 TOOL_RESULT = json.dumps({"city": "Paris", "temperature_c": 22, "conditions": "sunny"})
@@ -57,7 +59,7 @@ def test_same_flow_uses_the_broker_and_api_from_the_environment(spawn: Callable[
     assert (question.topic, question.payload) == ("flowwire/assistant/question", b"What is the weather in Paris?")
     assert reply.topic == "flowwire/assistant/answer" and TOOL_RESULT.encode() in reply.payload
     # ... and a question from outside the flow is answered too.
-    peer.publish("flowwire/assistant/question", "What is the weather in Oslo?")
+    peer.publish("flowwire/assistant/question", "What is the weather in Oslo?", qos=1).wait_for_publish(10)
     assert "Oslo" in flow.wait_for(lambda line: "answer: " in line, timeout=30, what="the second answer")
     assert flow.interrupt() == 0, flow.output
     assert "OFFLINE" not in flow.output, flow.output

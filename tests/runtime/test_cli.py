@@ -98,6 +98,12 @@ def write_flow(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+def write_cli_flow(tmp_path: Path, nodes: str, settings: str = "") -> Path:
+    """flow.yaml loading the test node types of fixtures/cli_nodes.py; `nodes` is the YAML list under `nodes:`."""
+    header = f"modules: [{CLI_NODES}]\n" + (f"settings: {settings}\n" if settings else "")
+    return write_flow(tmp_path, "flow.yaml", header + "nodes:\n" + nodes.lstrip("\n"))
+
+
 # -- validate -------------------------------------------------------------------------------
 
 
@@ -144,12 +150,9 @@ async def test_run_hello_prints_debug_output_and_exits_0_on_sigint_after_drainin
 
 async def test_sigterm_drains_in_flight_messages_so_nothing_is_lost(tmp_path: Path) -> None:
     out = tmp_path / "received.txt"
-    path = write_flow(
+    path = write_cli_flow(
         tmp_path,
-        "flow.yaml",
         f"""
-modules: [{CLI_NODES}]
-nodes:
   - {{id: burst, type: cli-burst, count: 8, wires: [slow]}}
   - {{id: slow, type: cli-slow, seconds: 0.1, wires: [record]}}
   - {{id: record, type: cli-record, path: "{out}"}}
@@ -164,16 +167,13 @@ nodes:
 
 
 async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
-    path = write_flow(
+    path = write_cli_flow(
         tmp_path,
-        "flow.yaml",
-        f"""
-modules: [{CLI_NODES}]
-settings: {{drainTimeout: 60}}
-nodes:
-  - {{id: burst, type: cli-burst, count: 1, wires: [stuck]}}
-  - {{id: stuck, type: cli-stuck}}
+        """
+  - {id: burst, type: cli-burst, count: 1, wires: [stuck]}
+  - {id: stuck, type: cli-stuck}
 """,
+        settings="{drainTimeout: 60}",
     )
     async with flowwire("run", str(path)) as fw:
         await fw.wait_for(lambda: any("flowwire running" in line for line in fw.stderr), "start-up")
@@ -202,17 +202,14 @@ async def test_env_file_values_are_substituted(tmp_path: Path) -> None:
 
 async def test_json_logs_and_secrets_never_appear_anywhere(tmp_path: Path) -> None:
     key = "sk-test-5ecret-0123456789"
-    path = write_flow(
+    path = write_cli_flow(
         tmp_path,
-        "flow.yaml",
-        f"""
-modules: [{CLI_NODES}]
-nodes:
-  - {{id: ok, type: inject, once: true, onceDelay: 0, payload: go, payloadType: str, wires: [api]}}
-  - {{id: bad, type: inject, once: true, onceDelay: 0, payload: fail, payloadType: str, wires: [api]}}
-  - {{id: api, type: cli-secret, key: "${{API_KEY}}", wires: [show]}}
-  - {{id: show, type: debug, complete: "true", console: true}}
-  - {{id: st, type: status, wires: [show]}}
+        """
+  - {id: ok, type: inject, once: true, onceDelay: 0, payload: go, payloadType: str, wires: [api]}
+  - {id: bad, type: inject, once: true, onceDelay: 0, payload: fail, payloadType: str, wires: [api]}
+  - {id: api, type: cli-secret, key: "${API_KEY}", wires: [show]}
+  - {id: show, type: debug, complete: "true", console: true}
+  - {id: st, type: status, wires: [show]}
 """,
     )
     async with flowwire("run", str(path), "--log-format", "json", env={"API_KEY": key}) as fw:

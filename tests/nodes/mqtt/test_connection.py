@@ -7,11 +7,11 @@ import logging
 import socket
 
 import paho.mqtt.client as mqtt
-from conftest import make_certs, until
+from _mosquitto import make_certs
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from runtime.testing import run_flow
+from runtime.testing import run_flow, wait_until
 
 
 def broker_node(port: int, **extra: object) -> dict:
@@ -32,7 +32,7 @@ async def test_broker_absent_at_start_then_appears(broker_factory, peers):
         {"id": "statuses", "type": "test-sink"},
     ]
     async with run_flow(flow) as f:
-        await until(lambda: any("refused" in t for t in statuses(f.node("statuses"))), 5, "an error status while the broker is away")
+        await wait_until(lambda: any("refused" in t for t in statuses(f.node("statuses"))), 5, "an error status while the broker is away")
         broker.start()
         await f.node("b").connection.wait_subscribed(10)
         assert statuses(f.node("statuses"))[-1] == "connected"
@@ -51,7 +51,7 @@ async def test_wrong_password_gives_a_clear_status_and_no_crash(broker_factory, 
     ]
     caplog.set_level(logging.DEBUG)
     async with run_flow(flow) as f:
-        await until(lambda: any("Not authorized" in t for t in statuses(f.node("statuses"))), 5, "a 'not authorized' status")
+        await wait_until(lambda: any("Not authorized" in t for t in statuses(f.node("statuses"))), 5, "a 'not authorized' status")
         text = [t for t in statuses(f.node("statuses")) if "Not authorized" in t][0]
         assert text == "connection refused: Not authorized"
         assert not f.node("b").connection.connected
@@ -94,7 +94,7 @@ async def test_tls_with_ca_and_client_certificate(broker_factory, tmp_path):
         {"id": "out", "type": "mqtt out", "broker": "b", "topic": "tls/t"},
     ]
     async with run_flow(flow) as f:
-        await until(lambda: any(m["status"].get("fill") == "red" for m in f.node("statuses").messages), 10, "a TLS error status")
+        await wait_until(lambda: any(m["status"].get("fill") == "red" for m in f.node("statuses").messages), 10, "a TLS error status")
         assert not f.node("b").connection.connected
 
 
@@ -109,7 +109,7 @@ async def test_tls_verification_failure_is_reported(broker_factory, tmp_path):
         {"id": "statuses", "type": "test-sink"},
     ]
     async with run_flow(flow) as f:
-        await until(lambda: any("certificate verif" in t for t in statuses(f.node("statuses"))), 10, "a certificate status")
+        await wait_until(lambda: any("certificate verif" in t for t in statuses(f.node("statuses"))), 10, "a certificate status")
     flow[0] = broker_node(broker.port, usetls=True, ca=str(other.ca), verifyservercert=False)
     async with run_flow(flow) as f:
         await f.node("b").connection.wait_connected(10)
@@ -165,7 +165,7 @@ async def test_shared_subscription_splits_the_load(broker, peers):
         await f.node("b2").connection.wait_subscribed(5)
         for i in range(200):
             peer.publish("sh/t", str(i), qos=1)
-        await until(lambda: len(f.node("s1").messages) + len(f.node("s2").messages) >= 200, 10, "200 messages across both")
+        await wait_until(lambda: len(f.node("s1").messages) + len(f.node("s2").messages) >= 200, 10, "200 messages across both")
         await f.idle()
         got = [m["payload"] for m in f.node("s1").messages + f.node("s2").messages]
         assert sorted(got, key=int) == [str(i) for i in range(200)]  # each exactly once
@@ -184,7 +184,7 @@ async def test_publishes_while_disconnected_are_queued_and_sent_in_order(broker_
         conn = f.node("b").connection
         await conn.wait_subscribed(5)
         broker.stop()
-        await until(lambda: not conn.connected, 5, "the disconnect")
+        await wait_until(lambda: not conn.connected, 5, "the disconnect")
         for i in range(50):
             await f.inject("out", {"payload": i, "qos": i % 3})
         assert len(conn._backlog) == 50
@@ -209,7 +209,7 @@ async def test_full_queue_drops_oldest_when_configured(broker_factory, caplog):
         conn = f.node("b").connection
         await conn.wait_subscribed(5)
         broker.stop()
-        await until(lambda: not conn.connected, 5, "the disconnect")
+        await wait_until(lambda: not conn.connected, 5, "the disconnect")
         for i in range(30):
             await f.inject("out", {"payload": i})
         assert conn.dropped == 20
@@ -231,12 +231,12 @@ async def test_birth_close_and_will(broker, peers):
     async with run_flow(flow) as f:
         conn = f.node("b").connection
         await conn.wait_connected(5)
-        await until(lambda: b"online" in peer.payloads(), 5, "the birth message")
+        await wait_until(lambda: b"online" in peer.payloads(), 5, "the birth message")
         # the broker sees the connection drop without DISCONNECT → will; we reconnect → birth again
         conn._client._sock.shutdown(socket.SHUT_RDWR)
-        await until(lambda: b"gone" in peer.payloads(), 10, "the will message")
-        await until(lambda: peer.payloads().count(b"online") == 2, 10, "the birth message after the reconnect")
-    await until(lambda: b"bye" in peer.payloads(), 5, "the close message")
+        await wait_until(lambda: b"gone" in peer.payloads(), 10, "the will message")
+        await wait_until(lambda: peer.payloads().count(b"online") == 2, 10, "the birth message after the reconnect")
+    await wait_until(lambda: b"bye" in peer.payloads(), 5, "the close message")
     assert peer.payloads().count(b"gone") == 1
 
 
@@ -257,7 +257,7 @@ async def test_dynamic_subscriptions_survive_a_broker_restart(broker_factory, pe
         assert [(s["topic"], s["qos"]) for s in subs["payload"]] == [("dyn/a", 1), ("dyn/b/+", 1)]  # the node's qos is the default
         generation = conn._gen
         broker.restart()
-        await until(lambda: conn._gen > generation, 10, "the reconnect")
+        await wait_until(lambda: conn._gen > generation, 10, "the reconnect")
         await conn.wait_subscribed(5)
         peer = peers(broker.port)
         peer.publish("dyn/a", "A", qos=1)
@@ -266,7 +266,7 @@ async def test_dynamic_subscriptions_survive_a_broker_restart(broker_factory, pe
         assert sorted(m["payload"] for m in msgs[1:]) == ["A", "B"]
         await f.inject("in", {"action": "unsubscribe", "topic": "dyn/a"})
         await f.inject("in", {"action": "disconnect"})
-        await until(lambda: not conn.connected, 5, "the disconnect action")
+        await wait_until(lambda: not conn.connected, 5, "the disconnect action")
         await f.inject("in", {"action": "connect"})
         await conn.wait_subscribed(5)
         peer.publish("dyn/a", "A2", qos=1)

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import until
 
-from runtime.testing import run_flow
+from runtime.testing import run_flow, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 N = 10_000
@@ -40,11 +39,11 @@ async def test_broker_restart_in_the_middle_of_10000_qos1_messages(broker_factor
         await conn.wait_subscribed(5)
         for i in range(N):
             source.publish("rs/in", json.dumps({"i": i}), qos=1)
-        await until(lambda: len(sink.messages) >= N // 3, 30, "a third of the messages through")
+        await wait_until(lambda: len(sink.messages) >= N // 3, 30, "a third of the messages through")
         generation = conn._gen
         await asyncio.to_thread(broker.restart)
-        await until(lambda: conn._gen > generation, 10, "the relay reconnecting")
-        await until(lambda: len(unique_ids(sink)) >= N, 60, f"all {N} messages (have {len(unique_ids(sink))})")
+        await wait_until(lambda: conn._gen > generation, 10, "the relay reconnecting")
+        await wait_until(lambda: len(unique_ids(sink)) >= N, 60, f"all {N} messages (have {len(unique_ids(sink))})")
     assert unique_ids(sink) == set(range(N))  # 0 lost (QoS 1: duplicates are allowed)
 
 
@@ -111,17 +110,17 @@ async def test_sigkilled_runtime_loses_nothing_in_at_least_once_mode(broker_fact
     log = tmp_path / "runtime.log"
     proc = _runtime(flow, env, log)
     try:
-        await until(lambda: _subscribed(broker, "kill-relay", "kill/in"), 20, "the runtime subscribing")
+        await wait_until(lambda: _subscribed(broker, "kill-relay", "kill/in"), 20, "the runtime subscribing")
         source = peers(broker.port, client_id="kill-source")
         for i in range(N):
             source.publish("kill/in", json.dumps({"i": i}), qos=1)
-        await until(lambda: len(sink.messages) >= N // 4, 30, "a quarter of the messages through")
+        await wait_until(lambda: len(sink.messages) >= N // 4, 30, "a quarter of the messages through")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(5)
         before = len(unique_ids(sink))
         assert before < N, "the runtime was killed too late to prove anything"
         proc = _runtime(flow, env, log)
-        await until(lambda: len(unique_ids(sink)) >= N, 60, f"all {N} messages after the restart (have {len(unique_ids(sink))})")
+        await wait_until(lambda: len(unique_ids(sink)) >= N, 60, f"all {N} messages after the restart (have {len(unique_ids(sink))})")
     finally:
         _stop(proc)
     assert unique_ids(sink) == set(range(N)), log.read_text()[-3000:]
@@ -142,11 +141,11 @@ async def test_two_runtimes_on_a_shared_subscription_handle_each_message_once(br
                    "OUT_TOPIC": "two/out", "RUNTIME": f"rt{k}"}
             procs.append(_runtime(flow, env, tmp_path / f"rt{k}.log"))
         for k in range(2):
-            await until(lambda k=k: _subscribed(broker, f"share-{k}", "$share/g/two/in"), 20, f"runtime {k} subscribing")
+            await wait_until(lambda k=k: _subscribed(broker, f"share-{k}", "$share/g/two/in"), 20, f"runtime {k} subscribing")
         source = peers(broker.port)
         for i in range(n):
             source.publish("two/in", json.dumps({"i": i}), qos=1)
-        await until(lambda: len(sink.messages) >= n, 60, f"{n} messages")
+        await wait_until(lambda: len(sink.messages) >= n, 60, f"{n} messages")
         deadline = time.monotonic() + 0.5  # a duplicate would show up right behind
         while time.monotonic() < deadline:
             await asyncio.sleep(0.05)
