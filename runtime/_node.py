@@ -50,7 +50,7 @@ class NodeProps(BaseModel):
     validator reports them as warnings instead.
     """
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
 
 
 @dataclass(frozen=True, slots=True)
