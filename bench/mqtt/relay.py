@@ -28,7 +28,7 @@ def relay_paho(port: int, qos: int) -> None:
     def on_message(client, userdata, m):  # type: ignore[no-untyped-def]
         d = json.loads(m.payload)
         d["hop"] = 1
-        client.publish("bench/out", json.dumps(d), qos)
+        client.publish("bench/out", json.dumps(d, separators=(",", ":")), qos)
 
     c.on_message = on_message
     c.on_subscribe = lambda *a: print("READY", flush=True)
@@ -50,7 +50,7 @@ async def relay_thread(port: int, qos: int) -> None:
         for m in batch:
             d = json.loads(m.payload)
             d["hop"] = 1
-            c.publish("bench/out", json.dumps(d), qos)
+            c.publish("bench/out", json.dumps(d, separators=(",", ":")), qos)
 
     def on_message(client, userdata, m):  # type: ignore[no-untyped-def]
         pending.append(m)
@@ -75,7 +75,7 @@ async def relay_asyncio(port: int, qos: int) -> None:
     def on_message(client, userdata, m):  # type: ignore[no-untyped-def]
         d = json.loads(m.payload)
         d["hop"] = 1
-        c.publish("bench/out", json.dumps(d), qos)
+        c.publish("bench/out", json.dumps(d, separators=(",", ":")), qos)
 
     c.on_message = on_message
     c.on_subscribe = lambda *a: print("READY", flush=True)

@@ -159,7 +159,7 @@ class File(_FileNode):
             text = format_number(float(data)) if isinstance(data, float) else str(data)
         else:
             text = str(data)
-        if self.props.appendNewline:
+        if self.props.appendNewline and not _ends_string_sequence(msg):
             text += os.linesep
         encoding = self.props.encoding
         if encoding == "setbymsg":
@@ -177,6 +177,15 @@ class File(_FileNode):
                 raise _DirError(exc.errno, exc.strerror, exc.filename) from None
         with open(path, mode) as f:
             f.write(data)
+
+
+def _ends_string_sequence(msg: Msg) -> bool:
+    """The last part of a split string: Node-RED writes no newline after it, so split → file rebuilds the text."""
+    parts = msg.get("parts")
+    if not isinstance(parts, dict) or parts.get("type") != "string":
+        return False
+    count, index = parts.get("count"), parts.get("index")
+    return type(count) in (int, float) and type(index) in (int, float) and count == index + 1
 
 
 class _DirError(OSError):

@@ -192,7 +192,7 @@ class CsvProps(NodeProps):
     include_null_values: bool = Field(False, description="keep null (empty) values in the output objects")
     spec: str = Field("", description="Node-RED 4 parser choice ('rfc' or legacy ''); flowwire always parses RFC 4180")
 
-    _blanks = blank_is_default("sep")
+    _blanks = blank_is_default("sep", "include_empty_strings", "include_null_values")
 
 
 def _clean_columns(text: str) -> list[str]:

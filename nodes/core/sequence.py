@@ -298,6 +298,7 @@ class JoinProps(NodeProps):
     accumulate: bool | str = Field(False, description="object/merged build: keep building after each send")
     timeout: float | str = Field("", description="custom mode: seconds after the first message to send what there is")
     count: int | str = Field("", description="custom mode: send after this many messages ('' = use msg.parts.count)")
+    useparts: bool | None = Field(None, description="custom mode: false drops incoming msg.parts (keeping an outer level) so the output carries none; absent (flows before Node-RED 4) keeps them")
     reduceRight: bool = False
     reduceExp: str = Field("", description="reduce: JSONata evaluated per message with $A (accumulator), $I (index), $N (count)")
     reduceInit: Any = ""
@@ -429,6 +430,12 @@ class Join(Node):
         if mode == "auto" and not (isinstance(parts, dict) and "id" in parts):
             self.warn("Message missing msg.parts property - cannot join in 'auto' mode")
             return None
+        if mode == "custom" and self.props.useparts is False and isinstance(parts, dict):
+            if "parts" in parts:
+                parts = msg["parts"] = {"parts": parts["parts"]}
+            else:
+                del msg["parts"]
+                parts = None
         value = msg if self._full else get_path(msg, self._property, _MISSING)
         if mode == "auto":
             assert isinstance(parts, dict)
