@@ -88,6 +88,8 @@ class LinkOut(Node):
         self._connect([targets])
 
     def on_input(self, msg: Msg) -> Output:
+        # Node-RED tags every message leaving a link out with the event it is emitted on.
+        msg["_event"] = f"node:{self.id}"
         if self.props.mode == "link":
             return msg
         frames = msg.get("_linkSource")

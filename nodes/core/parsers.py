@@ -139,6 +139,10 @@ class _IndentedDumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+# js-yaml quotes every YAML 1.1 boolean spelling; PyYAML already does for yes/no/on/off but not for y/n.
+_IndentedDumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+
+
 class YamlProps(_PropertyProps):
     """YAML has no options beyond the property."""
 

@@ -87,6 +87,8 @@ def _value(raw: Any, kind: str) -> Value | None:
 @dataclass(slots=True)
 class _Topic:
     m2: Any = None
+    #: op2type payl: the latest message as it arrived; Node-RED sends it whole as the second message.
+    latest: Msg | None = None
     handle: asyncio.TimerHandle | None = None
     held: Held | None = None
     waiting_for_reset: bool = False
@@ -146,6 +148,7 @@ class Trigger(Node):
         if self._extend and self._duration > 0:
             if self._op2type == "payl":
                 state.m2 = clone(payload)
+                state.latest = clone(msg)
             if state.handle is not None:
                 state.handle.cancel()
             previous = state.held
@@ -155,6 +158,7 @@ class Trigger(Node):
             state.handle = self._later(self._wait(msg), self._second, key, state, msg)
         elif self._op2type == "payl":
             state.m2 = clone(payload)
+            state.latest = clone(msg)
         return None
 
     def _arm(self, key: Any, state: _Topic | None, msg: Msg) -> Output:
@@ -164,6 +168,8 @@ class Trigger(Node):
         try:
             if self._op2type in ("pay", "payl"):
                 state.m2 = clone(msg.get("payload"))
+                if self._op2type == "payl":
+                    state.latest = clone(msg)
             elif self._op2 is not None:
                 state.m2 = self._op2(msg, self)
             if self._op1 is not None:
@@ -219,8 +225,11 @@ class Trigger(Node):
             except PathError as exc:
                 held.error(NodeError(str(exc)), msg)
                 return
-        second = clone(msg)
-        second["payload"] = state.m2
+        if self._op2type == "payl" and state.latest is not None:
+            second = state.latest
+        else:
+            second = clone(msg)
+            second["payload"] = state.m2
         held.send([None, second] if self.props.outputs == 2 else second)
         held.done()
 

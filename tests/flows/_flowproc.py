@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FLOWWIRE = [str(Path(sys.executable).with_name("flowwire"))] if Path(sys.executable).with_name("flowwire").exists() \
     else [sys.executable, "-m", "runtime.cli"]
 #: Variables that would point a flow at real services; removed so tests start from a clean slate.
-SERVICE_VARS = ("MQTT_BROKER", "MQTT_PORT", "MQTT_HOST", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ASSISTANT_ID",
+SERVICE_VARS = ("MQTT_BROKER", "MQTT_PORT", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ASSISTANT_ID",
                 "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
 
 

@@ -30,7 +30,7 @@ def test_example_validates(path: Path) -> None:
 def test_mqtt_sensors_raises_an_alert_for_a_hot_room_only(spawn: Callable[..., Process], mosquitto: Mosquitto,
                                                           peer: Peer) -> None:
     peer.subscribe("alerts/#")
-    flow = spawn("run", "flows/mqtt-sensors.yaml", env={"MQTT_HOST": "127.0.0.1", "MQTT_PORT": str(mosquitto.port)})
+    flow = spawn("run", "flows/mqtt-sensors.yaml", env={"MQTT_BROKER": "127.0.0.1", "MQTT_PORT": str(mosquitto.port)})
     birth = peer.next()  # published after the flow's subscriptions: readings from now on reach it
     assert (birth.topic, birth.payload) == ("alerts/flowwire/status", b"online")
 
