@@ -8,11 +8,13 @@ top: escaped separators, random ids and `JSON.stringify` output.
 from __future__ import annotations
 
 import json
+import json.encoder
+import math
 import os
 import re
 from typing import Any
 
-from ._jsvalues import UNDEFINED, to_string
+from ._jsvalues import UNDEFINED, format_number, to_string
 
 _ESCAPES = {"\\n": "\n", "\\r": "\r", "\\t": "\t", "\\e": "\x1b", "\\f": "\f", "\\0": "\0"}
 _ESCAPE_RE = re.compile(r"\\[nrtef0]")
@@ -40,9 +42,29 @@ def json_text(value: Any, indent: int | None = None, *, lenient: bool = False) -
     its `repr` instead of raising TypeError.
     """
     default = _json_lenient if lenient else _json_default
-    if indent:
-        return json.dumps(value, indent=indent, ensure_ascii=False, default=default)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
+    separators = (",", ": ") if indent else (",", ":")
+    text = json.dumps(value, indent=indent or None, separators=separators, ensure_ascii=False, default=default)
+    if _PYTHON_FLOAT.search(text):
+        text = _js_float_dumps(value, indent or None, separators, default)
+    return text
+
+
+#: Where Python's float text can differ from JavaScript's (`1.0`, `1e-07`, `1e+16`, `NaN`, `Infinity`);
+#: a false hit inside a string only costs the slower exact encoding below.
+_PYTHON_FLOAT = re.compile(r"\d(?:\.0(?![0-9])|e[-+])|NaN|Infinity")
+
+
+def _js_float(value: float) -> str:
+    """A float as JSON.stringify writes it: JavaScript's number text, `null` for NaN and infinities."""
+    return format_number(value) if math.isfinite(value) else "null"
+
+
+def _js_float_dumps(value: Any, indent: int | None, separators: tuple[str, str], default: Any) -> str:
+    # The json module offers no hook for float text; its pure-Python encoder takes one (_floatstr), so use that.
+    encode = json.encoder._make_iterencode(  # type: ignore[attr-defined]
+        {}, default, json.encoder.py_encode_basestring, " " * indent if indent else None, _js_float, separators[1], separators[0], False, False, True
+    )
+    return "".join(encode(value, 0))
 
 
 def _json_default(value: Any) -> Any:

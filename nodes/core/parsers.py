@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ from runtime import Msg, Node, NodeError, NodeProps, Output, new_msgid, register
 from runtime._routing import clone
 from runtime.properties import get_path, parse_path, set_path
 
-from ._jsvalues import to_string
+from ._jsvalues import normalise_number, parse_float, to_number, to_string
 from ._props import blank_is_default
 from ._text import json_text, unescape
 
@@ -178,8 +179,10 @@ class Yaml(_PropertyParser):
 # -- csv ---------------------------------------------------------------------------------
 
 #: Node-RED's test for "this field is a number" when `strings` (parse numbers) is on.
+#: Legacy parser: a cell is a number when its trimmed text matches this (then parseFloat).
 _NUMBER = re.compile(r"^-?(?!E)(?!0\d)\d*\.?\d*(E-?\+?)?\d+$", re.IGNORECASE)
-_INTEGER = re.compile(r"^-?\d+$")
+#: RFC 4180 parser (Node-RED 4): `+cell` unless the text looks signed or zero-padded, so hex and padded spaces convert.
+_RFC_KEEP_TEXT = re.compile(r"^ *(\+|-0\d|0\d)")
 
 
 class CsvProps(NodeProps):
@@ -298,9 +301,14 @@ class Csv(Node):
     def _value(self, text: str) -> Any:
         if text == "":
             return None
-        if self.props.strings and _NUMBER.match(text):
-            return int(text) if _INTEGER.match(text) else float(text)
-        return text
+        if not self.props.strings:
+            return text
+        if self.props.spec == "rfc":
+            number: float = math.nan if _RFC_KEEP_TEXT.match(text) else to_number(text)
+        else:
+            trimmed = text.strip()
+            number = parse_float(trimmed) if _NUMBER.match(trimmed) else math.nan
+        return text if math.isnan(number) else normalise_number(number)
 
     def _row_object(self, row: list[str]) -> dict[str, Any]:
         obj: dict[str, Any] = {}

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runtime import Held, Msg, Node, NodeError, NodeProps, Output, new_msgid, register
 from runtime._routing import clone
-from runtime.properties import PathError, compile_value, delete_path, get_path, parse_path, set_path
+from runtime.properties import PathError, compile_value, get_path, parse_path, set_path
 
 from ._jsvalues import less, strict_equals, to_number, to_string
 from ._parts import HeldGroup
@@ -146,9 +146,13 @@ class Split(Node):
             return None
         parts: dict[str, Any] = {"parts": msg["parts"]} if "parts" in msg else {}
         parts["id"] = generate_id()
+        if self.props.property != "payload":
+            parts["property"] = self.props.property
         msg.pop("_msgid", None)
-        msg.pop("parts", None)
-        delete_path(msg, self._keys)
+        # Placeholders rather than deletes: Node-RED overwrites both in place, so the
+        # pieces keep the input's key order (visible in JSON output), without cloning the value per piece.
+        msg["parts"] = None
+        set_path(msg, self._keys, None)
         if isinstance(value, str):
             return self._split_string(msg, parts, value)
         if isinstance(value, list):
@@ -324,8 +328,21 @@ class _Group:
     join_char: Any = None
     array_len: Any = None
     count: int = 0
+    #: auto mode: the path split took the values from (`msg.parts.property`); None = the node's property
+    prop: list[Any] | None = None
     held: list[Held] = field(default_factory=list)
     timer: asyncio.TimerHandle | None = None
+
+
+def _parts_property(parts: Any) -> list[Any] | None:
+    """The path a split took its values from when not payload (Node-RED 4's `msg.parts.property`)."""
+    name = parts.get("property") if isinstance(parts, dict) else None
+    if not isinstance(name, str) or not name or name == "payload":
+        return None
+    try:
+        return parse_path(name)
+    except PathError:
+        return None
 
 
 def _js_truthy_count(value: Any) -> int:
@@ -397,7 +414,7 @@ class Join(Node):
         if type(parts) is dict and "reset" not in msg and "complete" not in msg:
             group = self._inflight.get(parts.get("id"))
             index = parts.get("index")
-            if group is not None and type(index) is int and group.kind in ("string", "array"):
+            if group is not None and type(index) is int and group.kind in ("string", "array") and group.prop is None:
                 prop_key = self._prop_key
                 value = msg.get(prop_key) if prop_key is not None else get_path(msg, self._property)
                 items = group.payload
@@ -436,7 +453,8 @@ class Join(Node):
             else:
                 del msg["parts"]
                 parts = None
-        value = msg if self._full else get_path(msg, self._property, _MISSING)
+        prop = _parts_property(parts) if mode == "auto" else None
+        value = msg if self._full else get_path(msg, prop or self._property, _MISSING)
         if mode == "auto":
             assert isinstance(parts, dict)
             part_id = parts["id"]
@@ -480,6 +498,7 @@ class Join(Node):
         group = self._inflight.get(part_id)
         if group is None:
             group = self._new_group(part_id, kind, msg, target, join_char, array_len)
+            group.prop = prop
 
         if kind == "buffer" and value is not _MISSING and value is not None:
             if not isinstance(value, (bytes, bytearray, str, list)):
@@ -573,11 +592,11 @@ class Join(Node):
                 join_char = bytes(join_char).decode("utf-8", "replace")
             elif not isinstance(join_char, str):
                 join_char = "" if join_char is None else to_string(join_char)
-            set_path(out, self._property, js_join(payload, join_char))
+            set_path(out, group.prop or self._property, js_join(payload, join_char))
         else:
             if self._full:
                 out = clone(out)
-            set_path(out, self._property, payload)
+            set_path(out, group.prop or self._property, payload)
         parts = out.get("parts")
         if isinstance(parts, dict) and "parts" in parts:
             out["parts"] = parts["parts"]

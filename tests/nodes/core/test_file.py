@@ -30,6 +30,15 @@ async def test_file_appends_with_newlines_and_passes_the_message_on(tmp_path: Pa
     assert msgs[0]["filename"] == str(target)
 
 
+async def test_file_rebuilds_a_split_string_with_no_newline_after_its_last_part(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    flow = [{"id": "split", "type": "split", "wires": [["n"]]}, *chain({"type": "file", "filename": str(target), "filenameType": "str", "appendNewline": True})]
+    async with run_flow(flow) as f:
+        await f.inject("split", {"payload": "a\nb"})
+        await f.received("sink", 2)
+    assert target.read_text() == f"a{os.linesep}b"
+
+
 async def test_file_overwrites_and_writes_buffers_as_is(tmp_path: Path) -> None:
     target = tmp_path / "out.bin"
     target.write_text("old")

@@ -48,7 +48,7 @@ async def test_link_out_to_several_link_ins_copies_per_target() -> None:
         await flow.inject("out1", {"payload": {"n": 1}})
         [a] = await flow.received("s1")
         [b] = await flow.received("s2")
-        assert a == b == {"payload": {"n": 1}, "_msgid": a["_msgid"]} and a is not b
+        assert a == b == {"payload": {"n": 1}, "_msgid": a["_msgid"], "_event": "node:out1"} and a is not b
 
 
 async def test_several_link_outs_into_one_link_in() -> None:

@@ -128,6 +128,20 @@ async def test_csv_arrays_become_rows() -> None:
     assert msg["payload"] == "1\ta b\n2\ttrue\n"
 
 
+async def test_csv_rfc_numbers_convert_as_javascript_number_unless_signed_or_zero_padded() -> None:
+    node = {"type": "csv", "spec": "rfc", "temp": "a,b,c,d,e", "multi": "mult"}
+    [msg] = await convert(node, {"payload": "1e3, 2 ,0x1F,007,+5\n"})
+    assert msg["payload"] == [{"a": 1000, "b": 2, "c": 31, "d": "007", "e": "+5"}]
+    assert type(msg["payload"][0]["a"]) is int
+
+
+async def test_json_and_yaml_text_match_javascript() -> None:
+    [msg] = await convert({"type": "json"}, {"payload": {"a": 1.0, "b": 1e-7, "c": float("nan"), "d": 1e21}})
+    assert msg["payload"] == '{"a":1,"b":1e-7,"c":null,"d":1e+21}'
+    [msg] = await convert({"type": "yaml"}, {"payload": {"n": "y"}})
+    assert msg["payload"] == "'n': 'y'\n"
+
+
 async def test_csv_round_trip_through_text_and_back() -> None:
     rows = [{"id": 1, "name": "Ann, the first", "note": 'a "quote"'}, {"id": 2, "name": "Bob", "note": "line"}]
     flow = [

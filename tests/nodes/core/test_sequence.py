@@ -288,6 +288,27 @@ async def test_join_manual_count_from_parts_when_count_is_blank() -> None:
     assert msg["payload"] == ["x", "y"]
 
 
+async def test_join_manual_with_useparts_false_ignores_and_drops_incoming_parts() -> None:
+    # Node-RED 4 exports carry useparts: false; the count then comes from the node, not msg.parts.
+    async with run_flow(chain(split(), join(mode="custom", build="array", count="2", useparts=False))) as flow:
+        await flow.inject("split", {"payload": "a\nb\nc\nd"})
+        msgs = await flow.received("sink", 2)
+    assert [m["payload"] for m in msgs] == [["a", "b"], ["c", "d"]]
+    assert all("parts" not in m for m in msgs)
+
+
+async def test_split_on_another_property_and_join_auto_puts_it_back() -> None:
+    async with run_flow(chain(split(property="payload.items"), join())) as flow:
+        await flow.inject("split", {"payload": {"items": [1, 2], "keep": "x"}, "topic": "t"})
+        [msg] = await flow.received("sink", 1)
+    assert msg["payload"] == {"items": [1, 2], "keep": "x"} and "parts" not in msg
+
+
+async def test_split_pieces_keep_the_input_key_order() -> None:
+    [first, _] = await run_split({"payload": "a\nb", "topic": "t"}, 2)
+    assert [key for key in first if key != "_msgid"] == ["payload", "topic", "parts"]
+
+
 # -- join: reduce mode ---------------------------------------------------------------------
 
 
