@@ -24,6 +24,19 @@ per-message cost while keeping its protocol code):
   with a `threading.Condition` for every message in and out. Incoming QoS 0/1
   PUBLISHes become a slotted `IncomingMessage`; QoS 0 publishes go through
   `publish_qos0`. QoS 2 and QoS ≥ 1 publishes keep paho's own path.
+* **Pausing delivery, not the socket**: while a subscriber cannot take more
+  (`pause_delivery`), the socket is still read so that the broker's acks to
+  our own publishes (PUBACK/PUBREC/PUBCOMP) keep completing the flow; incoming
+  PUBLISH packets are parked as raw bytes (about 100 B each instead of a
+  ~2 KB message object) and handled, in order, on `resume_delivery`. Past
+  `park_limit` parked bytes, acks of incoming messages are held back too
+  (brokers do not all respect their in-flight window: Mosquitto 2.0.11 sends
+  about 20 more messages per ack, so acks are what drives it), and reading
+  stops (TCP then holds the broker back) as soon as none of our publishes
+  waits for an ack (`may_stop_reading`): that ack could sit behind the unread
+  data. Past twice the limit reading stops regardless and `on_overflow` is
+  called (the connection then completes its publishes at hand-over): a hard
+  bound for a QoS 0 flood while our QoS ≥ 1 publishes await acks.
 
 This leans on private paho methods (`_packet_read`, `_packet_write`,
 `_handle_publish`, `_send_publish` state) whose behaviour the test-suite pins;
@@ -36,6 +49,7 @@ import asyncio
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +66,12 @@ WRITE_LOW = 1000
 #: Above this many, QoS 0 publishers are held back until the socket drains.
 WRITE_HIGH = 4000
 _PUBLISH = 0x30
+#: Bytes counted per parked packet beyond its length (the bytes object and its deque slot).
+_PARK_OVERHEAD = 48
+#: Default bound of parked PUBLISH bytes before the socket stops being read.
+PARK_LIMIT = 4 * 1024 * 1024
+#: Smallest read while delivery is paused (near the limit, reads shrink to this).
+_PARKED_READ_MIN = 16 * 1024
 _DISCONNECT = 0xE0
 _AGAIN = MQTTErrorCode.MQTT_ERR_AGAIN
 _CONN_LOST = MQTTErrorCode.MQTT_ERR_CONN_LOST
@@ -99,6 +119,18 @@ class AsyncioClient(mqtt.Client):
         self._rerr: OSError | None = None
         self._reading = False
         self._read_paused = False
+        self._delivery_paused = False
+        self._parked: deque[bytes] = deque()
+        self._parked_bytes = 0
+        self._deliver_scheduled = False
+        self._held_acks: list[tuple[int, int]] = []
+        self._parked_peak = 0
+        #: Called when parking passed twice `park_limit` with acks awaited and reading stopped anyway.
+        self.on_overflow: Callable[[], None] | None = None
+        #: Parked PUBLISH bytes (plus per-packet overhead) above which the socket is not read.
+        self.park_limit = PARK_LIMIT
+        #: Whether reading may stop now (False while acks to our publishes are awaited).
+        self.may_stop_reading: Callable[[], bool] | None = None
         self._flush_scheduled = False
         self._writer_fd: int | None = None
         self._attached: Any = None
@@ -119,6 +151,12 @@ class AsyncioClient(mqtt.Client):
         if sock is None:
             return
         self._rbuf, self._rpos, self._reof, self._rerr = b"", 0, False, None
+        # Parked packets belong to the previous connection, like its unread bytes:
+        # the broker redelivers unacknowledged QoS >= 1 messages of a persistent session.
+        self._parked.clear()
+        self._parked_bytes = 0
+        self._held_acks.clear()
+        self._read_paused = False
         self._attached = sock
         if not self._read_paused:
             self._aio_loop.add_reader(sock, self._on_readable)
@@ -140,30 +178,99 @@ class AsyncioClient(mqtt.Client):
 
     # -- flow control ------------------------------------------------------------------
 
-    def pause_reading(self) -> None:
-        """Stop taking bytes from the socket: TCP then holds the broker back."""
-        if self._read_paused:
+    def pause_delivery(self) -> None:
+        """Stop handing incoming PUBLISHes to `on_message`: they are parked (see the module docstring)."""
+        self._delivery_paused = True
+
+    def resume_delivery(self) -> None:
+        if not self._delivery_paused:
             return
+        self._delivery_paused = False
+        self._schedule_deliver()
+
+    @property
+    def delivery_paused(self) -> bool:
+        return self._delivery_paused
+
+    @property
+    def reading_paused(self) -> bool:
+        """True while the socket is not read because too many bytes are parked."""
+        return self._read_paused
+
+    @property
+    def parked(self) -> int:
+        """Incoming PUBLISH packets parked while delivery is paused."""
+        return len(self._parked)
+
+    @property
+    def parked_bytes(self) -> int:
+        """Their size, counted with `_PARK_OVERHEAD` per packet."""
+        return self._parked_bytes
+
+    @property
+    def parked_peak_bytes(self) -> int:
+        """The most `parked_bytes` has been since this client was made."""
+        return self._parked_peak
+
+    def ack(self, mid: int, qos: int) -> MQTTErrorCode:
+        """Acknowledge an incoming message; held back while parking is over the limit."""
+        if self._parked_bytes > self.park_limit:
+            self._held_acks.append((mid, qos))
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super().ack(mid, qos)
+
+    def read_for_acks(self) -> bool:
+        """Read again although parking is over the limit, as an ack is awaited; False past twice the limit."""
+        if self._parked_bytes > 2 * self.park_limit:
+            return False
+        if self._read_paused:
+            self._start_reading()
+        return True
+
+    def _stop_reading(self) -> None:
         self._read_paused = True
         if self._reading and self._attached is not None:
             self._aio_loop.remove_reader(self._attached)
             self._reading = False
 
-    def resume_reading(self) -> None:
-        if not self._read_paused:
-            return
+    def _start_reading(self) -> None:
         self._read_paused = False
         sock = self._sock
         if sock is not None and sock is self._attached and not self._reading:
             self._aio_loop.add_reader(sock, self._on_readable)
             self._reading = True
-        # packets already buffered before the pause
         if self._rpos < len(self._rbuf) or self._reof:
             self._aio_loop.call_soon(self._parse)
 
-    @property
-    def reading_paused(self) -> bool:
-        return self._read_paused
+    def _schedule_deliver(self) -> None:
+        if not self._deliver_scheduled:
+            self._deliver_scheduled = True
+            self._aio_loop.call_soon(self._deliver_parked)
+
+    def _deliver_parked(self) -> None:
+        """Handle parked PUBLISHes in arrival order until a subscriber pauses again."""
+        self._deliver_scheduled = False
+        parked = self._parked
+        while parked and not self._delivery_paused and self._sock is not None:
+            packet = parked.popleft()
+            self._parked_bytes -= len(packet) + _PARK_OVERHEAD
+            i = 1
+            while packet[i] & 128:
+                i += 1
+            rc = self._handle_packet(packet[0], packet[i + 1 :])
+            if rc > 0:
+                self._loop_rc_handle(rc)
+                break
+        if self._parked_bytes <= self.park_limit // 2:
+            if self._held_acks:
+                held, self._held_acks = self._held_acks, []
+                for mid, qos in held:
+                    super().ack(mid, qos)
+            if self._read_paused:
+                self._start_reading()
+        on_batch = self.on_batch
+        if on_batch is not None:
+            on_batch()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -173,9 +280,13 @@ class AsyncioClient(mqtt.Client):
             return
         chunks = []
         total = 0
-        while total < _READ_BUDGET:
+        budget = _READ_BUDGET
+        if self._delivery_paused or self._parked:  # what is read now gets parked: stay near the limit
+            budget = min(budget, max(_PARKED_READ_MIN, self.park_limit - self._parked_bytes))
+        while total < budget:
+            want = min(_READ_SIZE, budget - total)
             try:
-                data = sock.recv(_READ_SIZE)
+                data = sock.recv(want)
             except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
                 break
             except ssl.SSLWantWriteError:
@@ -189,7 +300,7 @@ class AsyncioClient(mqtt.Client):
                 break
             chunks.append(data)
             total += len(data)
-            if len(data) < _READ_SIZE and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            if len(data) < want and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                 break
         if chunks:
             rest = self._rbuf[self._rpos :] if self._rpos < len(self._rbuf) else b""
@@ -200,7 +311,7 @@ class AsyncioClient(mqtt.Client):
     def _parse(self) -> None:
         """Handle every complete packet in the buffer (no system calls per packet)."""
         read = self._packet_read
-        while not self._read_paused and self._sock is not None:
+        while self._sock is not None:
             if self._rpos >= len(self._rbuf) and not (self._reof or self._rerr):
                 break
             rc = read()
@@ -209,6 +320,17 @@ class AsyncioClient(mqtt.Client):
             if rc > 0:
                 self._loop_rc_handle(rc)
                 break
+        if self._parked:
+            if not self._delivery_paused:
+                self._schedule_deliver()
+            if self._parked_bytes > self.park_limit and not self._read_paused:
+                may_stop = self.may_stop_reading
+                if may_stop is None or may_stop():
+                    self._stop_reading()
+                elif self._parked_bytes > 2 * self.park_limit:
+                    self._stop_reading()
+                    if self.on_overflow is not None:
+                        self.on_overflow()
         on_batch = self.on_batch
         if on_batch is not None:
             on_batch()
@@ -234,17 +356,28 @@ class AsyncioClient(mqtt.Client):
         if end - i < length:
             return self._incomplete()
         self._rpos = i + length
+        self._last_bytes_received = time.monotonic()
+        command = buf[pos]
+        if command & 0xF0 == _PUBLISH and (self._delivery_paused or self._parked):
+            packet = buf[pos : i + length]
+            self._parked.append(packet)
+            parked = self._parked_bytes = self._parked_bytes + len(packet) + _PARK_OVERHEAD
+            if parked > self._parked_peak:
+                self._parked_peak = parked
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return self._handle_packet(command, buf[i : i + length])
+
+    def _handle_packet(self, command: int, body: bytes) -> MQTTErrorCode:
         self._in_packet = {
-            "command": buf[pos],
+            "command": command,
             "have_remaining": 1,
             "remaining_count": [],
             "remaining_mult": 1,
-            "remaining_length": length,
-            "packet": buf[i : i + length],
+            "remaining_length": len(body),
+            "packet": body,
             "to_process": 0,
             "pos": 0,
         }
-        self._last_bytes_received = time.monotonic()
         try:
             return self._packet_handle()
         except MalformedPacket as exc:

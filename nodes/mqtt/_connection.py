@@ -26,9 +26,18 @@ event loop), keeps it connected, and is where the delivery guarantees live:
   maximum, Mosquitto's `max_inflight_messages` for 3.1.1) therefore limits how
   much the broker sends before the flow has caught up. An ack whose connection
   has gone is not sent (the broker redelivers it: a duplicate, never a loss).
-* **Backpressure for QoS 0**: a subscriber whose queue is over its high-water
-  mark calls `pause()`: the socket is not read until it `resume()`s, so TCP
-  holds the broker back and memory stays bounded.
+* **Backpressure**: a subscriber whose queue is over its high-water mark
+  calls `pause()`: incoming PUBLISHes (any QoS) are parked as raw bytes until
+  it `resume()`s, while the acks to our own publishes are still read, so a
+  QoS ≥ 1 publish stays unfinished until its PUBACK whether paused or not.
+  Past `park_limit` bytes, incoming acks are held back and the socket stops
+  being read (TCP holds the broker back) whenever no publish of ours awaits
+  an ack; a new QoS ≥ 1 publish starts reading again so its ack cannot be
+  stuck behind unread data. Memory stays bounded even with a broker that
+  sends past its in-flight window. Only past twice the limit with acks
+  awaited (a QoS 0 flood) does reading stop anyway: the awaited publishes
+  are then completed at hand-over (paho still delivers them; only a crash
+  could lose them), logged.
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from ._client import WRITE_HIGH, AsyncioClient
+from ._client import PARK_LIMIT, WRITE_HIGH, AsyncioClient
 from ._topic import TopicFilter
 
 log = logging.getLogger("flowwire.nodes.mqtt")
@@ -145,6 +154,8 @@ class BrokerSettings:
     receive_maximum: int | None = 1000
     #: QoS ≥ 1 publishes paho keeps in flight (the rest waits in paho's queue)
     max_inflight: int = 1000
+    #: bytes of incoming PUBLISHes parked while a subscriber is paused before the socket stops being read
+    park_limit: int = PARK_LIMIT
     user_properties: dict[str, str] = field(default_factory=dict)
     transport: str = "tcp"
 
@@ -350,7 +361,25 @@ class BrokerConnection:
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
         client.on_drained = self._on_drained
+        client.park_limit = max(1, s.park_limit)
+        client.may_stop_reading = self._no_pending
+        client.on_overflow = self._on_overflow
         return client
+
+    def _on_overflow(self) -> None:
+        """Reading stopped with acks awaited: completing those publishes now avoids a deadlock."""
+        if self._pending:
+            self.log.warning(
+                "incoming messages over twice parkLimit (%d bytes) while %d publish(es) await acks: "
+                "not reading the socket; those publishes count as done now",
+                self.settings.park_limit, len(self._pending),
+            )
+            pending, self._pending = self._pending, {}
+            for done in pending.values():
+                done(None)
+
+    def _no_pending(self) -> bool:
+        return not self._pending
 
     def _on_drained(self) -> None:
         if self._write_waiters:
@@ -590,22 +619,14 @@ class BrokerConnection:
     # -- flow control ---------------------------------------------------------------------
 
     def pause(self, who: Any) -> None:
-        """`who` cannot take more messages now: stop reading the socket until it resumes."""
+        """`who` cannot take more messages now: park incoming PUBLISHes until it resumes."""
         self._pausers.add(who)
-        if not self._client.reading_paused:
-            self._client.pause_reading()
-            # Acks of our own QoS ≥ 1 publishes arrive on this socket too: holding
-            # messages for them while not reading it would deadlock, so they are
-            # released now (paho still delivers them; only a crash could lose them).
-            if self._pending:
-                pending, self._pending = self._pending, {}
-                for done in pending.values():
-                    done(None)
+        self._client.pause_delivery()
 
     def resume(self, who: Any) -> None:
         self._pausers.discard(who)
         if not self._pausers:
-            self._client.resume_reading()
+            self._client.resume_delivery()
 
     # -- publishing -----------------------------------------------------------------------
 
@@ -634,7 +655,7 @@ class BrokerConnection:
                     self._write_waiters.append(defer())
                     return False
                 return True
-            if defer is None or client.reading_paused:
+            if defer is None:
                 self._publish_now(topic, payload, qos, retain, properties, None)
                 return True
             self._publish_now(topic, payload, qos, retain, properties, defer())
@@ -659,9 +680,13 @@ class BrokerConnection:
         return False
 
     def _publish_now(self, topic: str, payload: bytes, qos: int, retain: bool, properties: Properties | None, done: DoneCallback | None) -> None:
-        info = self._client.publish(topic, payload, qos, retain, properties)
+        client = self._client
+        info = client.publish(topic, payload, qos, retain, properties)
         if qos and done is not None:
-            self._pending[info.mid] = done
+            if client.reading_paused and not client.read_for_acks():
+                done(None)  # over the hard limit (see `_on_overflow`): done at hand-over
+            else:  # its ack must not wait behind unread data: reading goes on
+                self._pending[info.mid] = done
         elif done is not None:
             done(None)
 

@@ -19,6 +19,7 @@ from pydantic import Field
 from runtime import ConfigNode, ConfigRef, NodeError, NodeProps, register
 from runtime.secrets import redact
 
+from ._client import PARK_LIMIT
 from ._codec import Bool, OptFloat, OptInt, OptQos, user_properties
 from ._connection import BrokerConnection, BrokerSettings, Message, TLSSettings
 from ._embedded import EmbeddedBroker
@@ -67,6 +68,7 @@ class BrokerProps(NodeProps):
     queueFull: Literal["block", "drop-oldest"] = Field("block", description="what a full queue does")
     receiveMaximum: OptInt = Field(1000, description="v5: unacknowledged QoS>=1 messages the broker may send us")
     maxInflight: OptInt = Field(1000, description="our QoS>=1 publishes in flight before paho queues them")
+    parkLimit: OptInt = Field(PARK_LIMIT, description="bytes of received messages parked while an mqtt in is paused before the socket stops being read")
 
 
 def _message(topic: str, payload: str, qos: int | None, retain: bool) -> Message | None:
@@ -129,6 +131,7 @@ def settings_from(props: BrokerProps, tls_node: Any | None = None) -> BrokerSett
         queue_full=props.queueFull,
         receive_maximum=props.receiveMaximum,
         max_inflight=props.maxInflight or 1000,
+        park_limit=props.parkLimit or PARK_LIMIT,
         user_properties=user_properties(props.userProps) or {},
     )
 

@@ -28,7 +28,7 @@ class MqttInProps(NodeProps):
     rap: Bool = Field(False, description="v5 retain as published")
     rh: OptInt = Field(0, description="v5 retain handling 0/1/2")
     atLeastOnce: Bool = Field(False, description="acknowledge only when the flow has finished the message (QoS >= 1)")
-    queueSize: OptInt = Field(1000, description="received messages waiting to enter the flow before reading pauses")
+    queueSize: OptInt = Field(1000, description="received messages waiting to enter the flow before further ones are parked")
 
 
 def _subscription_spec(entry: Any, default_qos: int, default_datatype: str) -> dict[str, Any]:
@@ -151,9 +151,9 @@ class MqttIn(Node):
             return  # not acknowledged: redelivered next session
         queue = self._queue
         queue.append((message, ack, datatype))
-        # Only QoS 0 needs the socket paused: QoS >= 1 is bounded by the broker's
-        # in-flight window, since those messages are acked only once they entered the flow.
-        if ack is None and len(queue) >= self._high and not self._paused:
+        # Every QoS pauses: brokers do not all respect their in-flight window (Mosquitto
+        # 2.0.11 sends ~20 more per ack), so the window alone does not bound this queue.
+        if len(queue) >= self._high and not self._paused:
             self._paused = True
             assert self.conn is not None
             self.conn.pause(self)
