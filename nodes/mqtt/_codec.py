@@ -88,32 +88,29 @@ def decode_payload(raw: bytes, datatype: str, content_type: str | None = None) -
     raise PayloadError(f"unknown datatype {datatype!r}")
 
 
+#: paho's name of each MQTT 5 publish property → Node-RED's msg key, a conversion, and
+#: whether an empty value (no user properties, subscription id 0) counts as absent.
+_INCOMING: tuple[tuple[str, str, Any, bool], ...] = (
+    ("ResponseTopic", "responseTopic", None, False),
+    ("CorrelationData", "correlationData", bytes, False),
+    ("ContentType", "contentType", None, False),
+    ("UserProperty", "userProperties", dict, True),
+    ("MessageExpiryInterval", "messageExpiryInterval", None, False),
+    ("PayloadFormatIndicator", "payloadFormatIndicator", bool, False),
+    ("SubscriptionIdentifier", "subscriptionIdentifier", None, True),
+)
+
+
 def incoming_properties(msg: dict[str, Any], props: Properties | None) -> None:
     """Copy MQTT 5 publish properties onto msg with Node-RED's names."""
     if props is None:
         return
     get = props.__dict__.get
-    value = get("ResponseTopic")
-    if value is not None:
-        msg["responseTopic"] = value
-    value = get("CorrelationData")
-    if value is not None:
-        msg["correlationData"] = bytes(value)
-    value = get("ContentType")
-    if value is not None:
-        msg["contentType"] = value
-    value = get("UserProperty")
-    if value:
-        msg["userProperties"] = {k: v for k, v in value}
-    value = get("MessageExpiryInterval")
-    if value is not None:
-        msg["messageExpiryInterval"] = value
-    value = get("PayloadFormatIndicator")
-    if value is not None:
-        msg["payloadFormatIndicator"] = bool(value)
-    value = get("SubscriptionIdentifier")
-    if value:
-        msg["subscriptionIdentifier"] = value
+    for name, key, convert, skip_empty in _INCOMING:
+        value = get(name)
+        if value is None or (skip_empty and not value):
+            continue
+        msg[key] = convert(value) if convert is not None else value
 
 
 # -- outgoing ---------------------------------------------------------------------------
