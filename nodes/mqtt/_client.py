@@ -36,7 +36,11 @@ per-message cost while keeping its protocol code):
   waits for an ack (`may_stop_reading`): that ack could sit behind the unread
   data. Past twice the limit reading stops regardless and `on_overflow` is
   called (the connection then completes its publishes at hand-over): a hard
-  bound for a QoS 0 flood while our QoS ≥ 1 publishes await acks.
+  bound for a flood that acks do not hold back (QoS 0, or a broker sending
+  past its window) while our QoS ≥ 1 publishes await acks. The limit is
+  checked before each packet is parsed, not per read: a read made while
+  delivery flowed can hold far more than the limit once the subscriber
+  pauses in its middle, and its rest waits unparsed until reading resumes.
 
 This leans on private paho methods (`_packet_read`, `_packet_write`,
 `_handle_publish`, `_send_publish` state) whose behaviour the test-suite pins;
@@ -309,10 +313,19 @@ class AsyncioClient(mqtt.Client):
         self._parse()
 
     def _parse(self) -> None:
-        """Handle every complete packet in the buffer (no system calls per packet)."""
+        """Handle every complete packet in the buffer (no system calls per packet).
+
+        The parking limit is checked before each packet, not after the buffer:
+        a read made while delivery flowed is up to `_READ_BUDGET` and the
+        subscriber may pause at its first message. What is left when reading
+        stops stays in the buffer, as if unread, until `_start_reading`.
+        """
         read = self._packet_read
+        limit = self.park_limit
         while self._sock is not None:
             if self._rpos >= len(self._rbuf) and not (self._reof or self._rerr):
+                break
+            if self._parked_bytes > limit and self._stop_reading_over_limit():
                 break
             rc = read()
             if rc == _AGAIN:
@@ -323,17 +336,26 @@ class AsyncioClient(mqtt.Client):
         if self._parked:
             if not self._delivery_paused:
                 self._schedule_deliver()
-            if self._parked_bytes > self.park_limit and not self._read_paused:
-                may_stop = self.may_stop_reading
-                if may_stop is None or may_stop():
-                    self._stop_reading()
-                elif self._parked_bytes > 2 * self.park_limit:
-                    self._stop_reading()
-                    if self.on_overflow is not None:
-                        self.on_overflow()
+            if self._parked_bytes > limit:
+                self._stop_reading_over_limit()
         on_batch = self.on_batch
         if on_batch is not None:
             on_batch()
+
+    def _stop_reading_over_limit(self) -> bool:
+        """Parking is past `park_limit`: stop reading unless an ack is awaited, past twice the limit anyway. True: stopped."""
+        if self._read_paused:
+            return True
+        may_stop = self.may_stop_reading
+        if may_stop is None or may_stop():
+            self._stop_reading()
+            return True
+        if self._parked_bytes > 2 * self.park_limit:
+            self._stop_reading()
+            if self.on_overflow is not None:
+                self.on_overflow()
+            return True
+        return False
 
     def _packet_read(self) -> MQTTErrorCode:
         """Take one whole packet from the read buffer and handle it (paho's reads a byte at a time)."""

@@ -35,9 +35,10 @@ event loop), keeps it connected, and is where the delivery guarantees live:
   an ack; a new QoS ≥ 1 publish starts reading again so its ack cannot be
   stuck behind unread data. Memory stays bounded even with a broker that
   sends past its in-flight window. Only past twice the limit with acks
-  awaited (a QoS 0 flood) does reading stop anyway: the awaited publishes
-  are then completed at hand-over (paho still delivers them; only a crash
-  could lose them), logged.
+  awaited (a QoS 0 flood, or a broker ignoring its window: Mosquitto 2.0.11
+  sends a whole window per ack) does reading stop anyway: the awaited
+  publishes are then completed at hand-over (paho still delivers them; only
+  a crash could lose them), logged.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nodes.mqtt._client import _PARKED_READ_MIN
+from nodes.mqtt._client import _PARK_OVERHEAD
 from runtime import Held, Msg, Node, NodeProps, register
 from runtime.testing import run_flow, wait_until
 
@@ -15,6 +15,14 @@ N = 3000
 PARK_LIMIT = 64 * 1024
 QUEUE_SIZE = 100
 PAD = "x" * 1000
+
+
+def payload(i: int) -> str:
+    return json.dumps({"i": i, "pad": PAD})
+
+
+#: The largest PUBLISH the broker sends on: fixed header (type byte, 2-byte length), topic, packet id, payload.
+LARGEST_PACKET = 1 + 2 + 2 + len("bp/in") + 2 + len(payload(N - 1))
 
 
 class LagProps(NodeProps):
@@ -83,7 +91,7 @@ async def test_qos1_flood_into_a_slow_flow_is_bounded_and_complete(broker, peers
         client = conn._client
         await conn.wait_subscribed(5)
         for i in range(N):
-            source.publish("bp/in", json.dumps({"i": i, "pad": PAD}), qos=1)
+            source.publish("bp/in", payload(i), qos=1)
         await wait_until(lambda: slow.seen == N, 60, f"all {N} messages into the flow")
         slow.open()
         await wait_until(lambda: len(sink.messages) >= N and len(ids(sink)) == N, 60, f"all {N} messages through")
@@ -92,7 +100,10 @@ async def test_qos1_flood_into_a_slow_flow_is_bounded_and_complete(broker, peers
     assert ids(sink) == set(range(N))  # nothing lost (QoS 1: duplicates would be allowed)
     # Beyond the flow's window, what the broker sent waited in mqtt in's queue (at most
     # queueSize) and was then parked as raw bytes: past parkLimit acks are held back and
-    # reading stops once no ack is awaited; whatever happens, never past twice the limit
-    # plus one last (shrunken) read, its packets' bookkeeping and a packet split across reads.
+    # reading stops once no ack is awaited. Mosquitto 2.0.11 answers every ack with a whole
+    # in-flight window, and "out" awaits PUBACKs behind that flood on the same connection,
+    # so parking may reach the hard bound (the publishes then count as done, logged). The
+    # limit is checked before each packet, so one read never carries parking past it: at
+    # most twice the limit plus the packet that crossed it, with its bookkeeping.
     assert slow.queue_peak <= QUEUE_SIZE
-    assert 0 < client.parked_peak_bytes <= 2 * PARK_LIMIT + 2 * _PARKED_READ_MIN
+    assert 0 < client.parked_peak_bytes <= 2 * PARK_LIMIT + LARGEST_PACKET + _PARK_OVERHEAD
