@@ -22,6 +22,7 @@ from typing import Any
 from . import _logging, _registry
 from ._engine import Runtime
 from ._errors import FlowError, FlowwireError
+from ._gc import settle as settle_gc
 from ._validation import Graph, check_files
 
 log = logging.getLogger("flowwire")
@@ -99,6 +100,7 @@ async def _run(graph: Graph) -> int:
             print(f"  {problem}", file=sys.stderr)
         await runtime.stop()
         return EXIT_INVALID
+    settle_gc()
     log.info("flowwire running %d node(s) from %s", len(runtime.nodes), ", ".join(graph.files))
     await stopping.wait()
     await runtime.stop()
