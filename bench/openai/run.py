@@ -101,25 +101,27 @@ def _report(name: str, n: int, elapsed: float, lat: list[float], port: int, erro
 
 
 # -- clients without the runtime ------------------------------------------------------------------------
-def _closed_loop(call: Any, n: int, in_flight: int) -> Any:
-    """`in_flight` loops calling `call(i)` back to back until n calls are done; returns (latencies, elapsed).
+def _closed_loop(call: Any, n: int, loops: int, burst: bool) -> Any:
+    """`loops` coroutines calling `call(i)` back to back until n calls are done; returns (latencies, elapsed).
 
-    A loop times its own calls, so no scheduling wait between calls is counted.
+    In a burst every call arrived at the start, so its latency counts from
+    there (as the node path's does); otherwise a loop times its own calls,
+    and no scheduling wait between calls is counted.
     """
     async def go() -> tuple[list[float], float]:
         lat: list[float] = []
         next_i = 0
+        start = time.perf_counter()
 
         async def loop() -> None:
             nonlocal next_i
             while next_i < n:
                 i, next_i = next_i, next_i + 1
-                t0 = time.perf_counter()
+                t0 = start if burst else time.perf_counter()
                 await call(i)
                 lat.append(time.perf_counter() - t0)
 
-        start = time.perf_counter()
-        await asyncio.gather(*(loop() for _ in range(min(in_flight, n))))
+        await asyncio.gather(*(loop() for _ in range(min(loops, n))))
         return lat, time.perf_counter() - start
     return go()
 
@@ -146,7 +148,7 @@ class BareSDK:
     async def measure(self, port: int, n: int, in_flight: int) -> dict[str, Any]:
         await self.call(-1)  # connection + lazy imports outside the measurement
         _get(port, "/__reset")
-        lat, elapsed = await _closed_loop(self.call, n, min(in_flight, 100))
+        lat, elapsed = await _closed_loop(self.call, n, min(in_flight, 100), in_flight >= n)
         return _report(_label(self.name, n, in_flight), n, elapsed, lat, port)
 
 
@@ -166,7 +168,7 @@ class PlainClient:
     async def measure(self, port: int, n: int, in_flight: int) -> dict[str, Any]:
         await self.call(-1)
         _get(port, "/__reset")
-        lat, elapsed = await _closed_loop(self.call, n, in_flight)
+        lat, elapsed = await _closed_loop(self.call, n, in_flight, in_flight >= n)
         return _report(_label(self.name, n, in_flight), n, elapsed, lat, port)
 
 
