@@ -101,36 +101,50 @@ def _report(name: str, n: int, elapsed: float, lat: list[float], port: int, erro
 
 
 # -- clients without the runtime ------------------------------------------------------------------------
-def _closed_loop(call: Any, n: int, loops: int, burst: bool) -> Any:
+async def _closed_loop(call: Any, n: int, loops: int, burst: bool) -> tuple[list[float], float]:
     """`loops` coroutines calling `call(i)` back to back until n calls are done; returns (latencies, elapsed).
 
     In a burst every call arrived at the start, so its latency counts from
     there (as the node path's does); otherwise a loop times its own calls,
     and no scheduling wait between calls is counted.
     """
-    async def go() -> tuple[list[float], float]:
-        lat: list[float] = []
-        next_i = 0
-        start = time.perf_counter()
+    lat: list[float] = []
+    next_i = 0
+    start = time.perf_counter()
 
-        async def loop() -> None:
-            nonlocal next_i
-            while next_i < n:
-                i, next_i = next_i, next_i + 1
-                t0 = start if burst else time.perf_counter()
-                await call(i)
-                lat.append(time.perf_counter() - t0)
+    async def loop() -> None:
+        nonlocal next_i
+        while next_i < n:
+            i, next_i = next_i, next_i + 1
+            t0 = start if burst else time.perf_counter()
+            await call(i)
+            lat.append(time.perf_counter() - t0)
 
-        await asyncio.gather(*(loop() for _ in range(min(loops, n))))
-        return lat, time.perf_counter() - start
-    return go()
+    await asyncio.gather(*(loop() for _ in range(min(loops, n))))
+    return lat, time.perf_counter() - start
 
 
 def _label(name: str, n: int, in_flight: int) -> str:
     return f"{name} " + ("burst" if in_flight >= n else f"{in_flight} in flight")
 
 
-class BareSDK:
+class _Client:
+    """A client without the runtime; a burst runs on at most `max_loops` loops (the connection count)."""
+
+    name = ""
+    max_loops = 100
+
+    async def call(self, i: int) -> None:
+        raise NotImplementedError
+
+    async def measure(self, port: int, n: int, in_flight: int) -> dict[str, Any]:
+        await self.call(-1)  # connection + lazy imports outside the measurement
+        _get(port, "/__reset")
+        lat, elapsed = await _closed_loop(self.call, n, min(in_flight, self.max_loops), in_flight >= n)
+        return _report(_label(self.name, n, in_flight), n, elapsed, lat, port)
+
+
+class BareSDK(_Client):
     """The SDK at its fastest: raw responses (no model building), one client, its own pool."""
 
     def __init__(self, base_url: str, transport: str) -> None:
@@ -145,31 +159,20 @@ class BareSDK:
         raw = await self.create(f"thread_{i}", **RUN_BODY)
         raw.http_response.json()
 
-    async def measure(self, port: int, n: int, in_flight: int) -> dict[str, Any]:
-        await self.call(-1)  # connection + lazy imports outside the measurement
-        _get(port, "/__reset")
-        lat, elapsed = await _closed_loop(self.call, n, min(in_flight, 100), in_flight >= n)
-        return _report(_label(self.name, n, in_flight), n, elapsed, lat, port)
 
-
-class PlainClient:
+class PlainClient(_Client):
     """aiohttp with no SDK: the same request and JSON decoding, nothing else."""
+
+    name = "plain aiohttp, no SDK"
 
     def __init__(self, base_url: str) -> None:
         self.session = aiohttp.ClientSession()
         self.base_url = base_url
-        self.name = "plain aiohttp, no SDK"
 
     async def call(self, i: int) -> None:
         async with self.session.post(f"{self.base_url}/threads/thread_{i}/runs", json=RUN_BODY,
                                      headers={"Authorization": f"Bearer {KEY}"}) as response:
             await response.json()
-
-    async def measure(self, port: int, n: int, in_flight: int) -> dict[str, Any]:
-        await self.call(-1)
-        _get(port, "/__reset")
-        lat, elapsed = await _closed_loop(self.call, n, in_flight, in_flight >= n)
-        return _report(_label(self.name, n, in_flight), n, elapsed, lat, port)
 
 
 # -- the node path -----------------------------------------------------------------------------------
