@@ -102,6 +102,7 @@ class Runtime:
         regular = [n for n in self.nodes.values() if not n.is_config]
         config = [n for n in self.nodes.values() if n.is_config]
         await self._each(regular, "stop")
+        log.info("sources stopped: draining %d message(s) in flight", self._router.in_flight)
         if not await self.wait_idle(self.drain_timeout):
             log.warning("drain timed out after %.1f s with %d message(s) still in flight", self.drain_timeout, self._router.in_flight)
         await self._each(regular, "close")
