@@ -8,13 +8,14 @@ summary is read back from the JSON file it saves rather than from its printed te
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 HARNESS = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "nodered"
-PREFIX = Path("/tmp/nrbench")  # setup.sh's default NRB_PREFIX
+PREFIX = Path(os.environ.get("NRB_PREFIX", "/tmp/nrbench"))  # where setup.sh installed it
 NODE_PACKAGE = PREFIX / "node_modules" / "@inductiv" / "node-red-openai-api" / "package.json"
 
 

@@ -79,7 +79,7 @@ async def bare_sdk_burst(port: int, n: int) -> dict[str, Any]:
     try:
         return await bare.measure(port, n, n)
     finally:
-        await bare.client.close()
+        await bare.close()
 
 
 def _get(port: int, path: str) -> Any:

@@ -137,6 +137,9 @@ class _Client:
     async def call(self, i: int) -> None:
         raise NotImplementedError
 
+    async def close(self) -> None:
+        raise NotImplementedError
+
     async def measure(self, port: int, n: int, in_flight: int) -> dict[str, Any]:
         await self.call(-1)  # connection + lazy imports outside the measurement
         _get(port, "/__reset")
@@ -159,6 +162,9 @@ class BareSDK(_Client):
         raw = await self.create(f"thread_{i}", **RUN_BODY)
         raw.http_response.json()
 
+    async def close(self) -> None:
+        await self.client.close()
+
 
 class PlainClient(_Client):
     """aiohttp with no SDK: the same request and JSON decoding, nothing else."""
@@ -173,6 +179,9 @@ class PlainClient(_Client):
         async with self.session.post(f"{self.base_url}/threads/thread_{i}/runs", json=RUN_BODY,
                                      headers={"Authorization": f"Bearer {KEY}"}) as response:
             await response.json()
+
+    async def close(self) -> None:
+        await self.session.close()
 
 
 # -- the node path -----------------------------------------------------------------------------------
@@ -247,7 +256,7 @@ async def main_async(a: argparse.Namespace, port: int) -> list[dict[str, Any]]:
         for transport in ("aiohttp", "httpx"):
             bare = BareSDK(base_url, transport)
             rows.append(await bare.measure(port, a.n, a.n))
-            await bare.client.close()
+            await bare.close()
         async with NodePath(base_url) as node:
             rows.append(await node.measure(port, a.n, a.n))
         plain, bare = PlainClient(base_url), BareSDK(base_url, "aiohttp")
@@ -255,8 +264,8 @@ async def main_async(a: argparse.Namespace, port: int) -> list[dict[str, Any]]:
             for _ in range(a.reps):
                 for scenario in (plain, bare, node):
                     rows.append(await scenario.measure(port, a.closed_n, a.closed))
-        await plain.session.close()
-        await bare.client.close()
+        await plain.close()
+        await bare.close()
     return rows
 
 
@@ -308,7 +317,7 @@ def main() -> int:
     try:
         port = int(server.stdout.readline().split()[1])  # type: ignore[union-attr]
         print(f"server {Path(a.server).name} on port {port}, {a.delay_ms:.0f} ms per answer; "
-              f"bound at {a.closed} in flight: {a.closed / (a.delay_ms / 1000):,.0f} calls/s")
+              f"at most {a.closed / (a.delay_ms / 1000):,.0f} calls/s at {a.closed} in flight, were a client free")
         rows = asyncio.run(main_async(a, port))
     finally:
         server.terminate()
