@@ -27,7 +27,7 @@ class _Source(Node):
     props: Any
 
     async def start(self) -> None:
-        self.runtime._spawn(self._run())
+        self.spawn(self._run())
 
     async def _run(self) -> None:
         os.environ[_T0] = repr(time.perf_counter())

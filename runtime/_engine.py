@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ._context import Contexts
 from ._errors import FlowError, Problem
 from ._events import Events
 from ._node import Node
-from ._routing import Router
+from ._routing import TREE_LIMIT, Delivery, Router
 from ._validation import Graph
 
 log = logging.getLogger("flowwire.runtime")
@@ -35,11 +36,12 @@ class Runtime:
         self.drain_timeout = float(drain_timeout if drain_timeout is not None else settings.get("drainTimeout", DRAIN_TIMEOUT))
         self.close_timeout = float(close_timeout if close_timeout is not None else settings.get("nodeCloseTimeout", CLOSE_TIMEOUT))
         self.base_dir = base_dir or (Path(graph.files[0]).parent if graph.files and not graph.files[0].startswith("<") else Path.cwd())
-        self._router = Router()
+        self.settings: Mapping[str, Any] = MappingProxyType(settings)
+        self._router = Router(self._spawn, int(settings.get("messageTreeLimit", TREE_LIMIT)))
         self.contexts = Contexts(settings, self.base_dir)
         self.nodes: dict[str, Node] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._events: Events = Events({}, self._router)
+        self._router.events = Events({}, self._router)
         self._started = False
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -67,10 +69,13 @@ class Runtime:
             self.nodes[spec.id] = node
         if problems:
             raise FlowError(problems)
+        for node in self.nodes.values():
+            # Made after construction: a node may choose its `on_input` in `__init__`.
+            node._delivery = Delivery(node)
         for checked in self.graph.nodes.values():
             node = self.nodes[checked.spec.id]
-            node._connect([[self.nodes[t] for t in port if t in self.nodes] for port in checked.spec.wires])
-        self._events = Events(self.nodes, self._router)
+            node._delivery.connect([[self.nodes[t]._delivery for t in port if t in self.nodes] for port in checked.spec.wires])
+        self._router.events = Events(self.nodes, self._router)
 
     async def start(self) -> None:
         self._router.bind(asyncio.get_running_loop())

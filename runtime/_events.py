@@ -13,9 +13,13 @@ forever. An error reported without a msg is only logged, as in Node-RED.
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import TYPE_CHECKING, Any
 
-from ._routing import Router, Token, clone
+from ._errors import NodeError
+from ._messages import clone
+from ._routing import Router, Token
+from .secrets import scrub
 
 if TYPE_CHECKING:
     from ._node import Msg, Node
@@ -46,9 +50,21 @@ class Events:
                     self._complete.setdefault(watched, []).append(n)
         for watched in self._complete:
             if watched in nodes:
-                nodes[watched]._complete_watchers = True
+                nodes[watched]._delivery.watched = True
 
-    def error(self, node: Node, text: str, msg: Msg | None, token: Token, stack: str | None, details: dict[str, Any]) -> None:
+    def error(self, node: Node, err: Exception | str, msg: Msg | None, token: Token) -> None:
+        """Hand a node's error to the catch nodes in scope, each with its own copy of `msg`."""
+        if isinstance(err, NodeError):
+            text, stack, details = str(err), None, err.details
+            if msg is None:
+                msg = err.msg
+        elif isinstance(err, Exception):
+            text = f"{type(err).__name__}: {err}"
+            stack = scrub("".join(traceback.format_exception(err)))
+            details = {}
+        else:
+            text, stack, details = str(err), None, {}
+        text = scrub(text)
         msgid = msg.get("_msgid") if isinstance(msg, dict) else None
         if not isinstance(msg, dict):
             # Node-RED: an error reported without a msg is only logged; catch nodes need a msg.
@@ -82,22 +98,35 @@ class Events:
         error = {"message": text, "source": {"id": node.id, "type": node.type, "name": node.name, "count": count}, **details}
         if stack:
             error["stack"] = stack
-        for catcher in targets:
-            copy = clone(msg)
+        for n, catcher in enumerate(targets):
+            try:
+                copy = clone(msg)
+            except Exception as exc:
+                if n:
+                    log.error("[%s:%s] message could not be copied for catch node %s (%s); it reached the first catch node only",
+                              node.type, node.id, catcher.id, type(exc).__name__)
+                    continue
+                # The msg cannot be copied (the very failure being reported, often): the first catch node gets it as it is.
+                copy = msg
             if "error" in copy:
                 copy["_error"] = copy["error"]
             copy["error"] = dict(error)
-            self._router.enqueue(catcher, copy, token)
+            self._router.enqueue(catcher._delivery, copy, token)
 
     def status(self, node: Node, status: dict[str, Any]) -> None:
         targets = [s for s in self._status if _covers(s, node)]
         if not targets:
             return
-        token = self._router.token(None)
+        token = self._router.token()
         for listener in targets:
-            self._router.enqueue(listener, {"status": {**status, "source": {"id": node.id, "type": node.type, "name": node.name}}}, token)
+            self._router.enqueue(listener._delivery, {"status": {**status, "source": {"id": node.id, "type": node.type, "name": node.name}}}, token)
         token.release()
 
     def completed(self, node: Node, msg: Msg, token: Token) -> None:
         for listener in self._complete.get(node.id, ()):
-            self._router.enqueue(listener, clone(msg), token)
+            try:
+                copy = clone(msg)
+            except Exception as exc:
+                log.error("[%s:%s] message could not be copied for complete node %s: %s", node.type, node.id, listener.id, type(exc).__name__)
+                continue
+            self._router.enqueue(listener._delivery, copy, token)

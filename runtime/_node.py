@@ -1,45 +1,34 @@
-"""The node base class: what a node author writes against.
+"""The node contract: what a node implements and what it may call.
 
 A node is a class with a pydantic `Props` model and an `on_input` handler
-that returns its output. Queues, completion tokens and copies stay in
-`_routing`; nothing of them leaks into node code except `hold()`, for nodes
-that keep a message past the end of `on_input` (delay, join, timers).
+that returns its output. Everything a node may call is a public method
+here; queues, completion tokens and copies stay with the router, which owns
+each node's delivery state (`_routing.Delivery`). docs/custom-nodes.md lists
+the whole contract, and a test keeps that page and this class in step.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import itertools
+import contextvars
 import logging
-import os
-import traceback
-from collections import deque
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Coroutine, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from ._errors import NodeError
-from ._routing import Token, clone, current_token
+from ._messages import Msg, Output
+from ._routing import Delivery, Router, Token
 from .secrets import scrub
 
 if TYPE_CHECKING:
     from ._context import Context
     from ._engine import Runtime
 
-Msg = dict[str, Any]
-#: None (nothing), a msg for port 0, or one entry per port (None, a msg, or a list of msgs).
-Output = Union[None, Msg, list[Union[None, Msg, list[Msg]]]]
-
-_ids = itertools.count(1)
-_id_prefix = os.urandom(4).hex()
-
-
-def new_msgid() -> str:
-    """Unique per process and cheap: a random prefix and a counter."""
-    return f"{_id_prefix}{next(_ids):08x}"
+#: Timer callbacks run in this empty context, so they never inherit the token of the message that set them.
+_NO_MESSAGE = contextvars.Context()
 
 
 class NodeProps(BaseModel):
@@ -89,31 +78,43 @@ class _NodeLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 
 class Held:
-    """A message whose completion stays open after `on_input` returned."""
+    """A message whose completion stays open after `on_input` returned (delay, join, timers).
 
-    __slots__ = ("_done", "_msg", "_node", "_token")
+    Finish it exactly once, with `done()` or `error()`; until then the
+    source that emitted it counts it as in flight (at-least-once MQTT does
+    not acknowledge it, and shutdown waits for it).
+    """
+
+    __slots__ = ("_finished", "_msg", "_node", "_token")
 
     def __init__(self, node: Node, token: Token, msg: Msg | None) -> None:
-        self._node, self._token, self._msg, self._done = node, token, msg, False
+        self._node, self._token, self._msg, self._finished = node, token, msg, False
+
+    @property
+    def is_done(self) -> bool:
+        return self._finished
 
     def send(self, output: Output) -> None:
+        """Send output that belongs to the held message (it stays held)."""
         if output is not None:
             self._node._route(output, self._token)
 
     def error(self, err: Exception | str, msg: Msg | None = None) -> None:
         """Finish the held message as failed: catch nodes hear of it, complete nodes do not."""
-        if self._done:
+        if self._finished:
             return
-        self._done = True
-        self._node._report(err, msg if msg is not None else self._msg, self._token)
+        self._finished = True
+        self._node._router.report(self._node, err, msg if msg is not None else self._msg, self._token)
         self._token.release()
 
     def done(self) -> None:
-        if self._done:
+        """Finish the held message: complete nodes hear of it, its source may acknowledge it."""
+        if self._finished:
             return
-        self._done = True
-        if self._node._complete_watchers and self._msg is not None:
-            self._node.runtime._events.completed(self._node, self._msg, self._token)
+        self._finished = True
+        node = self._node
+        if node._delivery.watched and self._msg is not None:
+            node._router.events.completed(node, self._msg, self._token)  # type: ignore[union-attr]
         self._token.release()
 
 
@@ -142,26 +143,16 @@ class Node:
         self.z = z
         self.g = g
         self.props = props
-        self.runtime = runtime
         self.log = _NodeLog(logging.getLogger(f"flowwire.nodes.{self.type}"), {"node_id": node_id, "node_type": self.type})
-        self._router = runtime._router
-        self._wires: list[list[Node]] = []
-        self._complete_watchers = False
-        #: ids of msgs held during `on_input` while complete nodes watch: `Held.done` reports those.
-        self._held_ids: set[int] = set()
-        self._outstanding = 0
-        self._window_waiter: asyncio.Future[None] | None = None
-        self._inbox: deque[tuple[Msg, Token]] = deque()
-        self._active = 0
-        #: Set by the engine when port 0 has exactly one target: the router's fast path.
-        self._single: Node | None = None
-        #: Synchronous handlers run inline in the router's loop; async ones in worker tasks.
-        self._sync = not inspect.iscoroutinefunction(self.on_input)
+        self._runtime = runtime
+        self._router: Router = runtime._router
+        #: Replaced by the router's own when the runtime is built (after `__init__`, so nodes may rebind `on_input`).
+        self._delivery = Delivery(self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type}:{self.id}>"
 
-    # -- what node authors override -------------------------------------------------
+    # -- what a node implements ------------------------------------------------------------
 
     @classmethod
     def check(cls, props: Any) -> list[tuple[str, str]]:
@@ -181,19 +172,38 @@ class Node:
     async def close(self) -> None:
         """Release resources once in-flight messages have drained."""
 
-    # -- what node authors call ----------------------------------------------------------
+    # -- sending ---------------------------------------------------------------------------
 
     def send(self, output: Output) -> None:
         """Send now. Inside `on_input` the output belongs to the message being handled."""
         if output is None:
             return
-        token = self._current()
+        token = self._router.current_token()
         if token is None:
-            token = self._router.token(None)
+            token = self._router.token()
             self._route(output, token)
             token.release()
         else:
             self._route(output, token)
+
+    def send_to(self, targets: Node | Sequence[Node], msg: Msg) -> None:
+        """Deliver `msg` to other nodes' inputs, bypassing wires (link nodes, calls and returns).
+
+        As on a wire, the first target gets `msg` and the others copies.
+        """
+        deliveries = [targets._delivery] if isinstance(targets, Node) else [t._delivery for t in targets]
+        if not deliveries:
+            return
+        token = self._router.current_token()
+        own = token is None
+        if token is None:
+            token = self._router.token()
+        try:
+            self._router.send_to(deliveries, msg, token)
+        except Exception as exc:
+            self._router.report(self, exc, msg, token)
+        if own:
+            token.release()
 
     async def emit(self, output: Output, on_complete: Callable[[], None] | None = None) -> None:
         """Send a new message as a source; waits while `window` messages are outstanding.
@@ -201,37 +211,46 @@ class Node:
         `on_complete` runs once everything derived from this message has finished
         (or was dropped or failed): the hook for at-least-once acknowledgement.
         """
-        if self._outstanding >= self.window:
+        delivery = self._delivery
+        if delivery.outstanding >= self.window:
             loop = asyncio.get_running_loop()
-            while self._outstanding >= self.window:
-                self._window_waiter = loop.create_future()
-                await self._window_waiter
-        token = self._router.token(self, on_complete)
-        self._outstanding += 1
+            while delivery.outstanding >= self.window:
+                delivery.window_waiter = loop.create_future()
+                await delivery.window_waiter
+        token = self._router.token(delivery, on_complete)
+        delivery.outstanding += 1
         if output is not None:
             self._route(output, token)
         token.release()
 
     def hold(self, msg: Msg | None = None) -> Held:
         """Keep the current message's completion open after `on_input` returns."""
-        token = self._current()
+        token = self._router.current_token()
         if token is None:
-            token = self._router.token(None)
+            token = self._router.token()
         else:
             token.pending += 1
-        if self._complete_watchers and msg is not None:
-            self._held_ids.add(id(msg))
+        if self._delivery.watched and msg is not None:
+            self._delivery.held_ids.add(id(msg))
         return Held(self, token, msg)
+
+    def _route(self, output: Output, token: Token) -> None:
+        try:
+            self._router.route(self._delivery, output, token)
+        except Exception as exc:
+            self._router.report(self, exc, output if isinstance(output, dict) else None, token)
+
+    # -- reporting -------------------------------------------------------------------------
 
     def error(self, err: Exception | str, msg: Msg | None = None) -> None:
         """Report an error to `catch` nodes (with `msg` intact), or log it when none catches it."""
-        token = self._current()
+        token = self._router.current_token()
         if token is None:
-            token = self._router.token(None)
-            self._report(err, msg, token)
+            token = self._router.token()
+            self._router.report(self, err, msg, token)
             token.release()
         else:
-            self._report(err, msg, token)
+            self._router.report(self, err, msg, token)
 
     def warn(self, text: str) -> None:
         self.log.warning(scrub(str(text)))
@@ -244,144 +263,63 @@ class Node:
             status = {k: v for k, v in (("fill", fill), ("shape", shape), ("text", text)) if v is not None}
         if "text" in status:
             status["text"] = scrub(str(status["text"]))
-        self.runtime._events.status(self, status)
+        events = self._router.events
+        if events is not None:
+            events.status(self, status)
 
-    def config_node(self, node_id: str) -> Any:
-        """The config node with that id (validated to exist before start)."""
-        return self.runtime.nodes[node_id]
+    # -- where the node lives --------------------------------------------------------------
 
     @property
     def context(self) -> Context:
-        return self.runtime.contexts.node(self)
+        return self._runtime.contexts.node(self)
 
     @property
     def flow_context(self) -> Context:
-        return self.runtime.contexts.flow(self)
+        return self._runtime.contexts.flow(self)
 
     @property
     def global_context(self) -> Context:
-        return self.runtime.contexts.global_()
+        return self._runtime.contexts.global_()
 
-    # -- runtime internals ----------------------------------------------------------------
+    def config_node(self, node_id: str) -> Any:
+        """The config node with that id (validated to exist before start)."""
+        return self._runtime.nodes[node_id]
 
-    def _current(self) -> Token | None:
-        """The token of the message being handled here and now, if any and still open."""
-        token = current_token.get() or self._router.current
-        return token if token is not None and token.pending > 0 else None
+    def node_by_id(self, node_id: str) -> Node | None:
+        """Any node of the running flows by id; None when there is none (or it is disabled)."""
+        return self._runtime.nodes.get(node_id)
 
-    def _set_handler(self, handler: Callable[[Msg], Any]) -> None:
-        """Swap `on_input` after construction (nodes that compile their handler)."""
-        self.on_input = handler  # type: ignore[method-assign]
-        self._sync = not inspect.iscoroutinefunction(handler)
+    def nodes_of_type(self, type_name: str) -> list[Node]:
+        """Every running node of one type, in document order."""
+        return [n for n in self._runtime.nodes.values() if n.type == type_name]
 
-    def _connect(self, wires: list[list[Node]]) -> None:
-        self._wires = wires
-        self._single = wires[0][0] if len(wires) == 1 and len(wires[0]) == 1 else None
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """The flow documents' `settings:` (Node-RED's settings.js names), read-only."""
+        return self._runtime.settings
 
-    def _receive_async(self, msg: Msg, token: Token) -> None:
-        self._inbox.append((msg, token))
-        if self._active < max(1, self.concurrency):
-            self._active += 1
-            self.runtime._spawn(self._work())
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in properties are taken from: the first flow file's."""
+        return self._runtime.base_dir
 
-    async def _work(self) -> None:
-        inbox = self._inbox
-        try:
-            while inbox:
-                msg, token = inbox.popleft()
-                current_token.set(token)
-                try:
-                    out = await self.on_input(msg)  # type: ignore[misc]
-                except asyncio.CancelledError:
-                    token.release()
-                    raise
-                except Exception as exc:
-                    self._report(exc, msg, token)
-                else:
-                    # Router._run handles synchronous handlers' results the same way, inlined for speed.
-                    if out is not None:
-                        try:
-                            self._route(out, token)
-                        except NodeError as exc:
-                            self._report(exc, msg, token)
-                    if self._complete_watchers:
-                        self._completed(msg, token)
-                token.release()
-        finally:
-            self._active -= 1
-            current_token.set(None)
+    # -- time and background work ----------------------------------------------------------
 
-    def _completed(self, msg: Msg, token: Token) -> None:
-        """`on_input` finished `msg`: tell complete nodes, unless it was held (then `Held.done` does)."""
-        if id(msg) in self._held_ids:
-            self._held_ids.discard(id(msg))
-            return
-        self.runtime._events.completed(self, msg, token)
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run background work owned by the runtime: kept alive, its failure logged, cancelled at the end."""
+        return self._runtime._spawn(coro)
 
-    def _route(self, out: Output, token: Token) -> None:
-        wires = self._wires
-        if type(out) is dict:
-            if "_msgid" not in out:
-                out["_msgid"] = new_msgid()
-            if wires:
-                targets = wires[0]
-                if len(targets) == 1:
-                    self._router.enqueue(targets[0], out, token)
-                    return
-                first = True
-                for target in targets:
-                    self._router.enqueue(target, out if first else clone(out), token)
-                    first = False
-            return
-        self._route_ports(out, token)
+    def time(self) -> float:
+        """The event loop's clock (monotonic seconds); tests may fast-forward it."""
+        return asyncio.get_running_loop().time()
 
-    def _route_ports(self, out: Any, token: Token) -> None:
-        if isinstance(out, dict):
-            out = [out]
-        if not isinstance(out, (list, tuple)):
-            raise NodeError(f"a node's output must be a msg dict or a list per output port, not {type(out).__name__}")
-        sent: set[int] = set()
-        wires = self._wires
-        enqueue = self._router.enqueue
-        for port, entry in enumerate(out):
-            if entry is None:
-                continue
-            msgs = entry if isinstance(entry, (list, tuple)) else (entry,)
-            targets = wires[port] if port < len(wires) else ()
-            for m in msgs:
-                if m is None:
-                    continue
-                if not isinstance(m, dict):
-                    raise NodeError(f"output port {port} got {type(m).__name__}; messages must be dicts")
-                if "_msgid" not in m:
-                    m["_msgid"] = new_msgid()
-                for target in targets:
-                    if id(m) in sent:
-                        enqueue(target, clone(m), token)
-                    else:
-                        sent.add(id(m))
-                        enqueue(target, m, token)
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        """Run `callback(*args)` after `delay` seconds, outside any message's context."""
+        return asyncio.get_running_loop().call_later(max(0.0, delay), callback, *args, context=_NO_MESSAGE)
 
-    def _report(self, err: Exception | str, msg: Msg | None, token: Token) -> None:
-        if isinstance(err, NodeError):
-            text, stack, details = str(err), None, err.details
-            if msg is None:
-                msg = err.msg
-        elif isinstance(err, Exception):
-            text = f"{type(err).__name__}: {err}"
-            stack = "".join(traceback.format_exception(err))
-            details = {}
-        else:
-            text, stack, details = str(err), None, {}
-        self.runtime._events.error(self, scrub(text), msg, token, scrub(stack) if stack else None, details)
-
-    def _source_finished(self) -> None:
-        self._outstanding -= 1
-        waiter = self._window_waiter
-        if waiter is not None and self._outstanding <= self.window // 2:
-            self._window_waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
+        """Run `callback(*args)` at `when` on the `time()` clock, outside any message's context."""
+        return asyncio.get_running_loop().call_at(when, callback, *args, context=_NO_MESSAGE)
 
 
 class ConfigNode(Node):

@@ -59,12 +59,16 @@ class Flow:
     def node(self, node_id: str) -> Any:
         return self.runtime.nodes[node_id]
 
-    async def inject(self, node_id: str, msg: Msg) -> None:
-        """Deliver `msg` to a node's input, as if a wire carried it there."""
+    def deliver(self, node_id: str, msg: Msg) -> None:
+        """Queue `msg` for a node's input, as if a wire carried it there; it runs at the next loop turn."""
         router = self.runtime._router
-        token = router.token(None)
-        router.enqueue(self.runtime.nodes[node_id], msg, token)
+        token = router.token()
+        router.enqueue(self.runtime.nodes[node_id]._delivery, msg, token)
         token.release()
+
+    async def inject(self, node_id: str, msg: Msg) -> None:
+        """Deliver `msg` to a node's input and let the loop run once."""
+        self.deliver(node_id, msg)
         await asyncio.sleep(0)
 
     async def received(self, sink_id: str, count: int = 1, timeout: float = 5.0) -> list[Msg]:

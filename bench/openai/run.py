@@ -205,19 +205,15 @@ class NodePath:
     async def __aenter__(self) -> NodePath:
         flow = await self.flow_cm.__aenter__()
         self.sink: BenchSink = flow.node("sink")
-        self.router = flow.runtime._router
-        self.target = flow.node("run")
+        self.flow = flow
         await self._run(1, 1)  # warm-up: connection, lazy SDK imports, validators
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.flow_cm.__aexit__(*exc)
 
-    def _inject(self, i: int) -> None:  # what flow.inject does, minus its per-message yield
-        token = self.router.token(None)
-        self.router.enqueue(self.target, {"payload": {"thread_id": f"thread_{i}", **RUN_BODY},
-                                          "t0": time.perf_counter()}, token)
-        token.release()
+    def _inject(self, i: int) -> None:
+        self.flow.deliver("run", {"payload": {"thread_id": f"thread_{i}", **RUN_BODY}, "t0": time.perf_counter()})
 
     async def _run(self, n: int, in_flight: int) -> float:
         sink = self.sink

@@ -8,8 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runtime import Msg, Node, NodeError, NodeProps, register
-from runtime._routing import clone
+from runtime import Msg, Node, NodeError, NodeProps, clone, register
 from runtime.properties import Getter, compile_setter, compile_value, delete_path, get_path, parse_path, set_path, split_store
 
 from ._jsvalues import is_number, regex, to_string
@@ -159,7 +158,7 @@ class Change(Node):
                 only(msg, self)
                 return msg
 
-            self._set_handler(on_input)
+            self.on_input = on_input  # type: ignore[method-assign]
         self._rules = rules
 
     def on_input(self, msg: Msg) -> Msg:

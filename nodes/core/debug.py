@@ -8,8 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from runtime import Msg, Node, NodeProps, register
-from runtime._jsonata import compile as compile_jsonata
+from runtime import Msg, Node, NodeProps, compile_jsonata, register
 from runtime.properties import get_path, parse_path
 from runtime.secrets import scrub
 

@@ -15,11 +15,9 @@ long delay, a long queue) is dropped and a warning says how many.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import math
 import random
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,7 +30,6 @@ from ._props import blank_is_default, text_boolean
 
 _TIME_UNITS = {"milliseconds": 0.001, "seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 _RATE_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
-_NO_CONTEXT = contextvars.Context()
 _ABSENT: Any = object()
 
 
@@ -74,11 +71,6 @@ def _flush_count(value: Any, available: int) -> int:
     return available
 
 
-def _call_later(delay: float, callback: Callable[..., None], *args: Any) -> asyncio.TimerHandle:
-    # Timer callbacks must not inherit the token of the message that armed them.
-    return asyncio.get_running_loop().call_later(max(0.0, delay), callback, *args, context=_NO_CONTEXT)
-
-
 @register("delay")
 class Delay(Node):
     """Delays each message, or limits the rate of messages (all or per topic)."""
@@ -113,14 +105,14 @@ class Delay(Node):
         self._next_tick = 0.0
         self._last_sent: float | None = None
         self._depth_report: asyncio.TimerHandle | None = None
-        self._max_kept = int(self.runtime.graph.settings.get("nodeMessageBufferMaxLength", 0) or 0)
+        self._max_kept = int(self.settings.get("nodeMessageBufferMaxLength", 0) or 0)
         mode = p.pauseType
         if mode in ("delay", "delayv", "random"):
-            self._set_handler(self._delay_input)
+            self.on_input = self._delay_input  # type: ignore[method-assign]
         elif mode == "rate":
-            self._set_handler(self._rate_drop_input if p.drop else self._rate_input)
+            self.on_input = self._rate_drop_input if p.drop else self._rate_input  # type: ignore[method-assign]
         else:
-            self._set_handler(self._topic_input)
+            self.on_input = self._topic_input  # type: ignore[method-assign]
 
     async def start(self) -> None:
         if self.props.pauseType in ("queue", "timed"):
@@ -145,7 +137,7 @@ class Delay(Node):
     def _delay_input(self, msg: Msg) -> None:
         if not (len(msg) - ("_msgid" in msg) == 1 and "flush" in msg):
             entry = _Entry(msg, self.hold(msg))
-            entry.handle = _call_later(self._wait(msg), self._expire, entry)
+            entry.handle = self.call_later(self._wait(msg), self._expire, entry)
             self._pending.append(entry)
         if "reset" in msg:
             self._drop_pending()
@@ -295,7 +287,7 @@ class Delay(Node):
     def _start_interval(self) -> None:
         self._stop_interval()
         self._next_tick = asyncio.get_running_loop().time() + self._rate
-        self._interval = _call_later(self._rate, self._tick)
+        self._interval = self.call_later(self._rate, self._tick)
 
     def _stop_interval(self) -> None:
         if self._interval is not None:
@@ -326,12 +318,12 @@ class Delay(Node):
         if self._next_tick < now:
             # Like setInterval: after a stall, carry on at the rate rather than catch up in a burst.
             self._next_tick = now + self._rate
-        self._interval = _call_later(self._next_tick - now, self._tick)
+        self._interval = self.call_later(self._next_tick - now, self._tick)
 
     def _report_depth(self) -> None:
         """Queue depth as status, at most every half second (as Node-RED does)."""
         if self._depth_report is None:
-            self._depth_report = _call_later(0.5, self._show_depth)
+            self._depth_report = self.call_later(0.5, self._show_depth)
 
     def _show_depth(self) -> None:
         self._depth_report = None

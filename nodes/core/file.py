@@ -21,8 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, new_msgid, register
-from runtime._routing import clone
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, new_msgid, register
 from runtime.properties import PathError, compile_value
 
 from ._props import blank_is_default
@@ -84,8 +83,8 @@ class _FileNode(Node):
                 kind = "str"
         self._dynamic = kind not in ("str", "env")
         self._filename = compile_value(name, kind)
-        workdir = self.runtime.graph.settings.get("fileWorkingDirectory")
-        self._workdir = Path(self.runtime.base_dir, workdir) if workdir else None
+        workdir = self.settings.get("fileWorkingDirectory")
+        self._workdir = Path(self.base_dir, workdir) if workdir else None
 
     def _resolve(self, msg: Msg) -> Path | None:
         """The file to use, with msg.filename set to its name (and shown as status when it comes from the msg)."""

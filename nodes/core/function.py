@@ -18,8 +18,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, register
-from runtime._routing import clone
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, register
 
 
 class AttrDict(dict):  # type: ignore[type-arg]
@@ -173,7 +172,7 @@ class Function(Node):
         self._api = _NodeAPI(self)
         self._env = _Env()
         if inspect.iscoroutinefunction(self._func):
-            self._set_handler(self._on_input_async)
+            self.on_input = self._on_input_async  # type: ignore[method-assign]
 
     def _args(self, msg: Any) -> tuple[Any, ...]:
         return (msg, self._api, self.context, self.flow_context, self.global_context, self._env)

@@ -152,7 +152,7 @@ class HttpRequest(Node):
         self._templated = "{{" in p.url
         self._paytoqs = p.paytoqs is True or p.paytoqs == "query"
         self._paytobody = p.paytoqs == "body"
-        timeout = p.reqTimeout if p.reqTimeout not in (None, "") else self.runtime.graph.settings.get("httpRequestTimeout")
+        timeout = p.reqTimeout if p.reqTimeout not in (None, "") else self.settings.get("httpRequestTimeout")
         try:
             self._timeout_ms = float(timeout) if timeout not in (None, "") else _DEFAULT_TIMEOUT_MS
         except (TypeError, ValueError):

@@ -94,7 +94,7 @@ class Inject(Node):
 
     async def start(self) -> None:
         if self.props.once or self.props.repeat or self.props.crontab:
-            self._task = self.runtime._spawn(self._schedule())
+            self._task = self.spawn(self._schedule())
 
     async def _schedule(self) -> None:
         props = self.props

@@ -16,19 +16,16 @@ the message as it was when called.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import os
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from runtime import Held, Msg, Node, NodeError, NodeProps, NodeRef, Output, register
-from runtime._routing import clone
+from runtime import Held, Msg, Node, NodeError, NodeProps, NodeRef, Output, clone, register
 
 from ._props import blank_is_default, number_or_default
 
-_NO_CONTEXT = contextvars.Context()
 
 
 def _ids(value: Any) -> list[str]:
@@ -71,33 +68,34 @@ class LinkOut(Node):
     Props = LinkOutProps
     props: LinkOutProps
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._targets: list[Node] = []
+
     async def start(self) -> None:
         if self.props.mode != "link":
             return
-        targets = []
         for target_id in self.props.links:
-            node = self.runtime.nodes.get(target_id)
+            node = self.node_by_id(target_id)
             if node is None:
-                if target_id not in self.runtime.graph.nodes:
-                    self.warn(f"linked node {target_id!r} does not exist (or is disabled); messages are not sent there")
-                continue
-            if node.type != "link in":
+                self.warn(f"linked node {target_id!r} does not exist (or is disabled); messages are not sent there")
+            elif node.type != "link in":
                 self.warn(f"linked node {target_id!r} is a {node.type!r}, not a 'link in'; messages are not sent there")
-                continue
-            targets.append(node)
-        self._connect([targets])
+            else:
+                self._targets.append(node)
 
     def on_input(self, msg: Msg) -> Output:
         # Node-RED tags every message leaving a link out with the event it is emitted on.
         msg["_event"] = f"node:{self.id}"
         if self.props.mode == "link":
-            return msg
+            self.send_to(self._targets, msg)
+            return None
         frames = msg.get("_linkSource")
         if not isinstance(frames, list) or not frames:
             self.warn("a return-mode link out received a message that no link call is waiting for (no msg._linkSource); dropped")
             return None
         frame = frames.pop()
-        caller = self.runtime.nodes.get(frame.get("node")) if isinstance(frame, dict) else None
+        caller = self.node_by_id(str(frame.get("node"))) if isinstance(frame, dict) else None
         if not isinstance(caller, LinkCall):
             self.warn(f"the link call {frame!r} this message should return to does not exist; dropped")
             return None
@@ -139,20 +137,19 @@ class LinkCall(Node):
         self._calls: dict[str, _Call] = {}
 
     def _target(self, msg: Msg) -> Node:
-        nodes = self.runtime.nodes
         if self.props.linkType == "static":
             target = self.props.links[0]
-            node = nodes.get(target)
+            node = self.node_by_id(target)
             if node is None or node.type != "link in":
                 raise NodeError(f"target link in node {target!r} not found")
             return node
         target = msg.get("target")
         if not isinstance(target, str) or not target:
             raise NodeError("dynamic link call: msg.target must name a link in node (its id or name)")
-        node = nodes.get(target)
+        node = self.node_by_id(target)
         if node is not None and node.type == "link in":
             return node
-        named = [n for n in nodes.values() if n.type == "link in" and n.name == target]
+        named = [n for n in self.nodes_of_type("link in") if n.name == target]
         local = [n for n in named if n.z == self.z]
         candidates = local or named
         if len(candidates) > 1:
@@ -171,11 +168,9 @@ class LinkCall(Node):
         frames.append({"id": call_id, "node": self.id})
         handle = None
         if self.props.timeout > 0:
-            handle = asyncio.get_running_loop().call_later(self.props.timeout, self._timed_out, call_id, context=_NO_CONTEXT)
+            handle = self.call_later(self.props.timeout, self._timed_out, call_id)
         self._calls[call_id] = _Call(self.hold(msg), snapshot, handle)
-        token = self._current()
-        assert token is not None, "on_input runs with the token of its message"
-        self._router.enqueue(target, msg, token)
+        self.send_to(target, msg)
 
     def _returned(self, call_id: str, msg: Msg) -> None:
         if msg.get("_linkSource") == []:

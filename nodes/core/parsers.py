@@ -18,8 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, new_msgid, register
-from runtime._routing import clone
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, new_msgid, register
 from runtime.properties import get_path, parse_path, set_path
 
 from ._jsvalues import normalise_number, parse_float, to_number, to_string

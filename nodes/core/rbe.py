@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import Msg, Node, NodeProps, register
-from runtime._routing import clone
+from runtime import Msg, Node, NodeProps, clone, register
 from runtime.properties import PathError, get_path, parse_path
 
 from ._jsvalues import UNDEFINED, parse_float, strict_equals

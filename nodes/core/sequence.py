@@ -15,7 +15,6 @@ the group is dropped (`msg.reset`, shutdown).
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import json
 import math
@@ -25,8 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from runtime import Held, Msg, Node, NodeError, NodeProps, Output, new_msgid, register
-from runtime._routing import clone
+from runtime import Held, Msg, Node, NodeError, NodeProps, Output, clone, compile_jsonata, new_msgid, register
 from runtime.properties import PathError, compile_value, get_path, parse_path, set_path
 
 from ._jsvalues import less, strict_equals, to_number, to_string
@@ -35,16 +33,6 @@ from ._props import blank_is_default
 from ._text import generate_id, js_join, unescape
 
 _MISSING: Any = object()
-
-
-def _later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
-    """A timer whose callback runs outside any message's context.
-
-    `call_later` copies the current context, which inside `on_input` holds the
-    handled message's completion token; a timer firing later must not send
-    on a token that may already be finished.
-    """
-    return asyncio.get_running_loop().call_later(delay, callback, context=contextvars.Context())
 
 
 def _int_or(value: Any, default: int) -> int:
@@ -361,13 +349,12 @@ class Join(Node):
     def check(cls, props: JoinProps) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         if props.mode == "reduce":
-            from runtime import _jsonata
 
             for name in ("reduceExp", "reduceFixup"):
                 text = getattr(props, name)
                 if text:
                     try:
-                        _jsonata.compile(text)
+                        compile_jsonata(text)
                     except PathError as exc:
                         problems.append((name, str(exc)))
             if not props.reduceExp:
@@ -400,13 +387,12 @@ class Join(Node):
         self._inflight: dict[Any, _Group] = {}
         self._reduce_groups: dict[Any, HeldGroup] = {}
         if p.mode == "reduce":
-            from runtime import _jsonata
 
-            self._reduce_exp = _jsonata.compile(p.reduceExp)
-            self._fixup_exp = _jsonata.compile(p.reduceFixup) if p.reduceFixup else None
+            self._reduce_exp = compile_jsonata(p.reduceExp)
+            self._fixup_exp = compile_jsonata(p.reduceFixup) if p.reduceFixup else None
             self._reduce_init = compile_value(p.reduceInit, p.reduceInitType)
         if p.mode == "auto":
-            self._set_handler(self._on_auto)
+            self.on_input = self._on_auto  # type: ignore[method-assign]
 
     def _on_auto(self, msg: Msg) -> Output:
         """Auto mode's common case, kept short: the next part of a string/array group already started."""
@@ -544,7 +530,7 @@ class Join(Node):
         else:
             group = _Group(kind=kind or "array", msg=clone(msg), target=target_count, payload=[], join_char=join_char, array_len=array_len)
         if self._timer > 0:
-            group.timer = _later(self._timer, lambda: self._on_timeout(part_id, group))
+            group.timer = self.call_later(self._timer, lambda: self._on_timeout(part_id, group))
         self._inflight[part_id] = group
         return group
 
@@ -552,7 +538,7 @@ class Join(Node):
         group.timer = None
         if self._inflight.get(part_id) is not group:
             return
-        live = [held for held in group.held if not held._done]
+        live = [held for held in group.held if not held.is_done]
         out = self._complete(part_id, group)
         if live:
             live[-1].send(out)
@@ -706,11 +692,10 @@ class Sort(Node):
     def check(cls, props: SortProps) -> list[tuple[str, str]]:
         is_msg = props.targetType == "msg"
         if (props.msgKeyType if is_msg else props.seqKeyType) == "jsonata":
-            from runtime import _jsonata
 
             name = "msgKey" if is_msg else "seqKey"
             try:
-                _jsonata.compile(getattr(props, name))
+                compile_jsonata(getattr(props, name))
             except PathError as exc:
                 return [(name, str(exc))]
         return []
@@ -722,9 +707,8 @@ class Sort(Node):
         key_is_exp = (p.msgKeyType if self._is_msg else p.seqKeyType) == "jsonata"
         self._exp = None
         if key_is_exp:
-            from runtime import _jsonata
 
-            self._exp = _jsonata.compile(p.msgKey if self._is_msg else p.seqKey)
+            self._exp = compile_jsonata(p.msgKey if self._is_msg else p.seqKey)
         self._target = parse_path(p.target)
         self._seq_key = parse_path(p.seqKey) if not key_is_exp else ()
         self._dir = 1 if p.order == "ascending" else -1
@@ -843,7 +827,7 @@ class Batch(Node):
             self._schedule()
 
     def _schedule(self) -> None:
-        self._ticker = _later(self._interval, self._tick)
+        self._ticker = self.call_later(self._interval, self._tick)
 
     def _tick(self) -> None:
         self._schedule()
@@ -870,7 +854,7 @@ class Batch(Node):
             parts.update(id=seq_id, index=index, count=count)
             if emit is not None:
                 emit(out)
-            elif held is not None and not held._done:
+            elif held is not None and not held.is_done:
                 held.send(out)
             else:
                 self.send(out)

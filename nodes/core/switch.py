@@ -17,8 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, register
-from runtime._routing import clone
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, compile_jsonata, register
 from runtime.properties import Getter, PathError, compile_value, get_path, parse_path
 
 from ._jsvalues import UNDEFINED, less, less_or_equal, loose_equals, regex, to_number, to_string
@@ -113,9 +112,8 @@ def _value(rule: SwitchRule, second: bool) -> Value:
             raise PathError(f"{raw!r} is not a number")
         return lambda msg, node, parts: const
     if vt == "jsonata":
-        from runtime import _jsonata
 
-        expression = _jsonata.compile(str(raw))
+        expression = compile_jsonata(str(raw))
         if rule.t == "jsonata_exp" and not second:
 
             def sequence_aware(msg: Msg, node: Switch, has_parts: bool) -> Any:
@@ -335,7 +333,7 @@ class Switch(Node):
         self._pending_in: dict[Any, HeldGroup] = {}
         self._pending_out: dict[Any, list[list[Msg | None]]] = {}
         self._pending_count = 0
-        self._max_kept = int(self.runtime.graph.settings.get("nodeMessageBufferMaxLength", 0) or 0)
+        self._max_kept = int(self.settings.get("nodeMessageBufferMaxLength", 0) or 0)
 
     def on_input(self, msg: Msg) -> Output:
         parts = msg.get("parts")

@@ -13,7 +13,6 @@ message is sent or the trigger is reset, so its completion covers both.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import Held, Msg, Node, NodeError, NodeProps, Output, register
-from runtime._routing import clone
+from runtime import Held, Msg, Node, NodeError, NodeProps, Output, clone, register
 from runtime.properties import Getter, PathError, compile_value, get_path, parse_path
 
 from ._jsvalues import UNDEFINED, parse_float, to_string
@@ -30,7 +28,6 @@ from ._props import blank_is_default, number_or_default, text_boolean
 from .template import compile_template, render
 
 _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "hr": 3600.0}
-_NO_CONTEXT = contextvars.Context()
 _SPECIAL = ("pay", "payl", "nul")
 
 
@@ -155,7 +152,7 @@ class Trigger(Node):
             state.held = self.hold(msg) if self._op2type != "nul" else None
             if previous is not None:
                 previous.done()
-            state.handle = self._later(self._wait(msg), self._second, key, state, msg)
+            state.handle = self.call_later(self._wait(msg), self._second, key, state, msg)
         elif self._op2type == "payl":
             state.m2 = clone(payload)
             state.latest = clone(msg)
@@ -187,7 +184,7 @@ class Trigger(Node):
         else:
             if self._op2type != "nul":
                 state.held = self.hold(msg)
-            state.handle = self._later(self._wait(msg), self._second, key, state, msg)
+            state.handle = self.call_later(self._wait(msg), self._second, key, state, msg)
         self.status("blue", "dot", " ")
         return clone(msg) if self._op1type != "nul" else None
 
@@ -198,16 +195,12 @@ class Trigger(Node):
                 return max(0.0, ms / 1000)
         return self._duration
 
-    def _later(self, delay: float, callback: Callable[..., None], *args: Any) -> asyncio.TimerHandle:
-        # Timer callbacks must not inherit the token of the message that armed them.
-        return asyncio.get_running_loop().call_later(delay, callback, *args, context=_NO_CONTEXT)
-
     def _repeat(self, state: _Topic, msg: Msg) -> None:
         def resend() -> None:
             self.send(clone(msg))
-            state.handle = self._later(self._duration, resend)
+            state.handle = self.call_later(self._duration, resend)
 
-        state.handle = self._later(self._duration, resend)
+        state.handle = self.call_later(self._duration, resend)
 
     def _second(self, key: Any, state: _Topic, msg: Msg) -> None:
         """The wait is over: send the second message (if any) and forget the topic."""

@@ -188,7 +188,7 @@ class OpenAIConfig(ConfigNode):
         elif p.api_key_type == "file":
             path = Path(p.api_key).expanduser()
             if not path.is_absolute():
-                path = self.runtime.base_dir / path
+                path = self.base_dir / path
             try:
                 key = path.read_text(encoding="utf-8").strip()
             except OSError as exc:

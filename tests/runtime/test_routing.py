@@ -206,7 +206,7 @@ async def test_an_async_node_with_concurrency_n_handles_n_messages_at_once() -> 
         for i in range(5):
             await flow.inject("g", {"payload": i})
         await wait_until(lambda: gate.inside == 3, what="three messages inside the handler")
-        assert len(gate._inbox) == 2, "the other two wait in the node's inbox"
+        assert len(gate._delivery.inbox) == 2, "the other two wait in the node's inbox"
         gate.release()
         await wait_until(lambda: len(gate.started) == 4, what="the fourth message started")
         assert gate.inside == 3
@@ -234,11 +234,11 @@ async def test_a_slow_node_holds_a_fast_source_back() -> None:
             for i in range(total):
                 await source.emit({"payload": i})
                 emitted += 1
-                max_outstanding = max(max_outstanding, source._outstanding)
-                max_inbox = max(max_inbox, len(slow._inbox))
+                max_outstanding = max(max_outstanding, source._delivery.outstanding)
+                max_inbox = max(max_inbox, len(slow._delivery.inbox))
 
         producer = asyncio.create_task(produce())
-        await wait_until(lambda: source._window_waiter is not None and not source._window_waiter.done(), what="the source waiting for its window")
+        await wait_until(lambda: source._delivery.window_waiter is not None and not source._delivery.window_waiter.done(), what="the source waiting for its window")
         assert emitted == Source.window, "the source stopped after `window` messages"
         assert not producer.done()
 
