@@ -1,9 +1,9 @@
 """Type name → node class.
 
-Built-in families are plain packages under `nodes/`; third-party families
-advertise a module in the entry-point group `flowwire.nodes`; a flow may name
-extra modules or `.py` files in its `modules:` list. All three end in the
-same place: importing a module runs its `@register` decorators.
+Node families, flowwire's own included, advertise a module in the entry-point
+group `flowwire.nodes`; a flow may name extra modules or `.py` files in its
+`modules:` list. Both end in the same place: importing a module runs its
+`@register` decorators.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ log = logging.getLogger("flowwire.registry")
 
 N = TypeVar("N", bound=type[Node])
 
-_BUILTIN_FAMILIES = ("nodes.core", "nodes.mqtt", "nodes.openai")
 ENTRY_POINT_GROUP = "flowwire.nodes"
 
 _types: dict[str, type[Node]] = {}
@@ -54,24 +53,24 @@ def register(type_name: str, *, aliases: Iterable[str] = ()) -> Callable[[N], N]
 
 
 def load_builtins() -> None:
-    """Import the built-in families and every installed entry point, once."""
+    """Import every installed node family (entry-point group `flowwire.nodes`), once.
+
+    flowwire's own families (core, mqtt, openai) are found the same way as a
+    third-party package's, so the core depends on none of them.
+    """
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for module in _BUILTIN_FAMILIES:
-        try:
-            importlib.import_module(module)
-        except Exception as exc:
-            log.error("built-in node family %s failed to load, its node types are unavailable: %s: %s", module, type(exc).__name__, exc)
-            log.debug("import of %s failed", module, exc_info=True)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.value in _BUILTIN_FAMILIES:
-            continue
+    families = entry_points(group=ENTRY_POINT_GROUP)
+    if not families:
+        log.error("no node families are installed (entry-point group %r): install flowwire with pip", ENTRY_POINT_GROUP)
+    for ep in families:
         try:
             ep.load()
         except Exception as exc:
-            log.error("node family %r (%s) failed to load: %s", ep.name, ep.value, exc)
+            log.error("node family %r (%s) failed to load, its node types are unavailable: %s: %s", ep.name, ep.value, type(exc).__name__, exc)
+            log.debug("import of %s failed", ep.value, exc_info=True)
 
 
 def load_module(spec: str, base_dir: Path | None = None) -> None:

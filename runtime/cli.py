@@ -16,6 +16,7 @@ import signal
 import sys
 import typing
 from collections.abc import Sequence
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from ._validation import Graph, check_files
 log = logging.getLogger("flowwire")
 
 EXIT_INVALID = 2
+COMMAND_GROUP = "flowwire.commands"
 
 
 def _read_env_file(path: str) -> dict[str, str]:
@@ -167,10 +169,36 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_emulate(args: argparse.Namespace) -> int:
-    from nodes.openai import emulator
+def _plugin_commands() -> dict[str, dict[str, EntryPoint]]:
+    """Commands node families add (entry-point group `flowwire.commands`), by first word.
 
-    return int(emulator.main(["--host", args.host, "--port", str(args.port), *args.options]) or 0)
+    An entry named `emulate.openai` is `flowwire emulate openai ARGS`; its value
+    is a `main(argv) -> int` that parses ARGS itself, so a family's command
+    line is its own and the core imports none of it until it is run.
+    """
+    commands: dict[str, dict[str, EntryPoint]] = {}
+    for ep in entry_points(group=COMMAND_GROUP):
+        first, _, rest = ep.name.partition(".")
+        commands.setdefault(first, {})[rest] = ep
+    return commands
+
+
+def _cmd_plugin(args: argparse.Namespace) -> int:
+    ep: EntryPoint = args.entry_point if args.entry_point is not None else args.entry_points[args.name]
+    return int(ep.load()(list(args.args)) or 0)
+
+
+def _add_plugin_commands(sub: Any) -> None:
+    for first, entries in sorted(_plugin_commands().items()):
+        if set(entries) == {""}:
+            parser = sub.add_parser(first, help=f"from {entries[''].value.split('.')[0]}", add_help=False)
+            parser.set_defaults(func=_cmd_plugin, entry_point=entries[""], entry_points=entries)
+        else:
+            names = sorted(n for n in entries if n)
+            parser = sub.add_parser(first, help=f"{first} ({', '.join(names)})")
+            parser.add_argument("name", choices=names)
+            parser.set_defaults(func=_cmd_plugin, entry_point=None, entry_points=entries)
+        parser.add_argument("args", nargs=argparse.REMAINDER, help="the command's own arguments (--help lists them)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,12 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.add_argument("type", nargs="?")
     nodes.set_defaults(func=cmd_nodes)
 
-    emulate = sub.add_parser("emulate", help="run a local emulator of an external service")
-    emulate.add_argument("service", choices=["openai"])
-    emulate.add_argument("--port", type=int, default=8080)
-    emulate.add_argument("--host", default="127.0.0.1")
-    emulate.add_argument("options", nargs=argparse.REMAINDER, help="passed to the emulator (e.g. --delay-ms 50, --api-key KEY)")
-    emulate.set_defaults(func=cmd_emulate)
+    _add_plugin_commands(sub)
     return parser
 
 
