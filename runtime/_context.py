@@ -3,8 +3,10 @@
 `memory` is the default store; `file` keeps JSON on disk, written atomically
 (temp file, fsync, rename) so a crash never leaves a half-written file (the
 failure Node-RED users report, node-red#2271), flushed every
-`flushInterval` seconds and on close. Store names follow Node-RED's
-`contextStorage` setting, so `#:(file)::counter` keys work unchanged.
+`flushInterval` seconds, on close, and by `Contexts.flush_sync()` when the
+process must exit at once. A file that cannot be read back is renamed
+aside, never overwritten. Store names follow Node-RED's `contextStorage`
+setting, so `#:(file)::counter` keys work unchanged.
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ class FileStore(MemoryStore):
         flush, and the first failure is raised once all have been tried.
         """
         with self._flushing:
-            failure: BaseException | None = None
+            failure: Exception | None = None
             if self._dirty:
                 self.directory.mkdir(parents=True, exist_ok=True)
             for scope in sorted(self._dirty):
