@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runtime import FlowwireError
-from runtime._context import FileStore
+from runtime._context import Contexts, FileStore
 from runtime.testing import run_flow, wait_until
 
 
@@ -118,16 +121,18 @@ async def test_file_store_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.
     store.flush()
     assert json.loads((tmp_path / "global.json").read_text()) == {"a": 1}
 
-    def broken_dump(value: Any, f: Any) -> None:
-        f.write('{"a": 2, "trunc')
+    def disk_full(fd: int) -> None:
         raise OSError("disk full")
 
     store.set("global", "a", 2)
-    monkeypatch.setattr(json, "dump", broken_dump)
-    with pytest.raises(OSError, match="disk full"):
-        store.flush()
+    with monkeypatch.context() as m:
+        m.setattr(os, "fsync", disk_full)
+        with pytest.raises(OSError, match="disk full"):
+            store.flush()
     assert json.loads((tmp_path / "global.json").read_text()) == {"a": 1}, "the old file is untouched"
     assert [p.name for p in tmp_path.iterdir()] == ["global.json"], "no temp file is left behind"
+    store.flush()
+    assert json.loads((tmp_path / "global.json").read_text()) == {"a": 2}, "the failed scope stayed dirty and is written next time"
 
 
 async def test_the_file_store_refuses_values_it_cannot_persist(tmp_path: Path) -> None:
@@ -141,3 +146,219 @@ async def test_an_unknown_store_module_is_an_error() -> None:
     with pytest.raises(FlowwireError, match="unknown module 'redis'"):
         async with run_flow(with_settings([], contextStorage={"cache": {"module": "redis"}})):
             pass
+
+
+# --- file names: one file per scope, reversible, never shared ---
+
+ODD_IDS = ["my node", "a/b", "../up", "a1b2.c3d4", ".hidden", "zähler", "計数器", "100%", "tab\tand~tilde", "🙂"]
+
+
+async def test_ids_with_any_characters_survive_a_restart(tmp_path: Path) -> None:
+    tabs = [{"id": f"tab {i}", "type": "tab"} for i in range(2)]
+    nodes = tabs + [{"id": node_id, "type": "junction", "z": f"tab {i % 2}"} for i, node_id in enumerate(ODD_IDS)]
+    document = with_settings(nodes, contextStorage={"default": {"module": "file", "dir": "ctx", "flushInterval": 3600}})
+    async with run_flow(document, base_dir=tmp_path) as flow:
+        for i, node_id in enumerate(ODD_IDS):
+            flow.node(node_id).context.set("id", node_id)
+            flow.node(node_id).flow_context.set(f"seen{i}", node_id)
+    names = sorted(p.name for p in (tmp_path / "ctx").iterdir())
+    assert all(name.isascii() and not name.startswith(".") for name in names), names
+    assert "node-my%20node.json" in names and "node-a%2Fb.json" in names and "node-a1b2.c3d4.json" in names
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and p.parent != tmp_path / "ctx"] == [], "nothing written outside the store's directory"
+    async with run_flow(document, base_dir=tmp_path) as flow:
+        for i, node_id in enumerate(ODD_IDS):
+            assert flow.node(node_id).context.get("id") == node_id
+            expected = sorted(f"seen{j}" for j in range(len(ODD_IDS)) if j % 2 == i % 2)
+            assert sorted(flow.node(node_id).flow_context.keys()) == expected
+
+
+async def test_ids_that_once_shared_a_file_keep_separate_values(tmp_path: Path) -> None:
+    colliding = ["a b", "a/b", "a_b", "a?b", "a:b"]  # all were written to node-a_b.json
+    for _ in range(2):  # the second round reads back what the first wrote
+        store = FileStore(tmp_path)
+        store.load()
+        for node_id in colliding:
+            if store.get(f"node-{node_id}", "v") is None:
+                store.set(f"node-{node_id}", "v", node_id)
+        store.flush()
+    store = FileStore(tmp_path)
+    store.load()
+    assert [store.get(f"node-{node_id}", "v") for node_id in colliding] == colliding
+    assert len(list(tmp_path.glob("*.json"))) == len(colliding)
+
+
+async def test_files_named_by_earlier_versions_are_still_read(tmp_path: Path) -> None:
+    (tmp_path / "global.json").write_text('{"total": 5}')
+    (tmp_path / "node-a1b2.c3d4.json").write_text('{"count": 3}')
+    (tmp_path / "flow-Main_Tab.json").write_text('{"mode": "fast"}')
+    store = FileStore(tmp_path)
+    store.load()
+    assert (store.get("global", "total"), store.get("node-a1b2.c3d4", "count"), store.get("flow-Main_Tab", "mode")) == (5, 3, "fast")
+
+
+async def test_a_file_whose_name_flowwire_never_writes_is_left_alone(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    stray = tmp_path / "my notes.json"
+    stray.write_text('{"x": 1}')
+    store = FileStore(tmp_path)
+    store.load()
+    store.set("global", "a", 1)
+    store.flush()
+    assert stray.read_text() == '{"x": 1}'
+    assert any("my notes.json" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+async def test_a_scope_too_long_for_a_file_name_is_refused_at_set(tmp_path: Path) -> None:
+    store = FileStore(tmp_path)
+    with pytest.raises(FlowwireError, match="too long to name a file"):
+        store.set("node-" + "ü" * 100, "a", 1)
+    assert store.keys("node-" + "ü" * 100) == []
+
+
+async def test_stores_on_one_directory_do_not_overwrite_each_other(tmp_path: Path) -> None:
+    # `default` without a dir lands in .flowwire/context, where the built-in `file` store lives too
+    document = with_settings([{"id": "a", "type": "junction"}], contextStorage={"default": {"module": "file"}})
+    async with run_flow(document, base_dir=tmp_path) as flow:
+        ctx = flow.node("a").global_context
+        ctx.set("via_default", 1)
+        ctx.set("#:(file)::via_file", 2)
+    async with run_flow(document, base_dir=tmp_path) as flow:
+        ctx = flow.node("a").global_context
+        assert (ctx.get("via_default"), ctx.get("#:(file)::via_file")) == (1, 2)
+
+
+# --- files that cannot be read back are kept aside, never overwritten ---
+
+UNUSABLE = {
+    "truncated": (b'{"count": 41, "names": ["a", "b', "is not valid JSON"),
+    "empty": (b"", "is not valid JSON"),
+    "null": (b"null", "holds null, not an object"),
+    "array": (b"[1, 2]", "holds an array, not an object"),
+    "string": (b'"hello"', "holds a string, not an object"),
+    "number": (b"42", "holds a number, not an object"),
+    "binary": (b'{"a": "\xff\xfe\x00\x81"}', "is not UTF-8 text (byte 0xff at offset 7)"),
+}
+
+
+@pytest.mark.parametrize("content,problem", UNUSABLE.values(), ids=UNUSABLE.keys())
+async def test_an_unusable_file_is_kept_aside_and_the_scope_starts_empty(tmp_path: Path, caplog: pytest.LogCaptureFixture, content: bytes, problem: str) -> None:
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "node-a.json").write_bytes(content)
+    (tmp_path / "ctx" / "global.json").write_text('{"kept": true}')
+    document = with_settings([{"id": "a", "type": "junction"}], contextStorage={"default": {"module": "file", "dir": "ctx"}})
+    async with run_flow(document, base_dir=tmp_path) as flow:
+        ctx = flow.node("a").context
+        assert (ctx.get("count"), ctx.keys()) == (None, []), "the scope starts empty"
+        assert flow.node("a").global_context.get("kept") is True, "other scopes are unaffected"
+        ctx.set("count", 1)
+    [aside] = (tmp_path / "ctx").glob("node-a.json.corrupt-*")
+    assert aside.read_bytes() == content, "the unusable file is kept byte for byte"
+    assert json.loads((tmp_path / "ctx" / "node-a.json").read_text()) == {"count": 1}
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "flowwire.context"]
+    assert str(tmp_path / "ctx" / "node-a.json") in warning and problem in warning and aside.name in warning
+
+
+async def test_each_unusable_file_gets_its_own_copy(tmp_path: Path) -> None:
+    for _ in range(3):
+        (tmp_path / "global.json").write_text("{trunc")
+        FileStore(tmp_path).load()
+    assert len(list(tmp_path.glob("global.json.corrupt-*"))) == 3
+    assert not (tmp_path / "global.json").exists()
+
+
+async def test_a_file_that_cannot_be_kept_aside_stops_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "global.json").write_text("{trunc")
+
+    def read_only(src: Any, dst: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "rename", read_only)
+    with pytest.raises(FlowwireError, match=r"global.json is not valid JSON .*could not be kept aside .*Permission denied"):
+        FileStore(tmp_path).load()
+    assert (tmp_path / "global.json").read_text() == "{trunc"
+
+
+# --- flushing ---
+
+async def test_a_failing_periodic_flush_is_logged_and_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "ctx").write_text("a file where the directory should be")
+    document = with_settings([{"id": "a", "type": "junction"}], contextStorage={"file": {"module": "file", "dir": "ctx", "flushInterval": 0.02}})
+    async with run_flow(document, base_dir=tmp_path) as flow:
+        flow.node("a").global_context.set("#:(file)::alive", True)
+        await wait_until(lambda: any("periodic flush failed" in r.getMessage() for r in caplog.records), what="a logged failure")
+        (tmp_path / "ctx").unlink()
+        target = tmp_path / "ctx" / "global.json"
+        await wait_until(lambda: target.is_file() and json.loads(target.read_text()) == {"alive": True}, what="a later flush")
+
+
+async def test_flush_sync_writes_every_file_store_at_once(tmp_path: Path) -> None:
+    settings = {"file": {"module": "file", "dir": "one", "flushInterval": 3600}, "other": {"module": "file", "dir": "two", "flushInterval": 3600}}
+    async with run_flow(with_settings([{"id": "a", "type": "junction"}], contextStorage=settings), base_dir=tmp_path) as flow:
+        node = flow.node("a")
+        node.global_context.set("#:(file)::x", 1)
+        node.context.set("#:(other)::y", [1, "two"])
+        node.context.set("kept in memory", 3)
+        flow.runtime.contexts.flush_sync()
+        assert json.loads((tmp_path / "one" / "global.json").read_text()) == {"x": 1}
+        assert json.loads((tmp_path / "two" / "node-a.json").read_text()) == {"y": [1, "two"]}
+        inode = (tmp_path / "one" / "global.json").stat().st_ino
+        flow.runtime.contexts.flush_sync()
+        assert (tmp_path / "one" / "global.json").stat().st_ino == inode, "nothing new to write: the file is not rewritten"
+        node.global_context.set("#:(file)::x", 2)
+        flow.runtime.contexts.flush_sync()
+        assert json.loads((tmp_path / "one" / "global.json").read_text()) == {"x": 2}
+        assert sorted(p.name for p in (tmp_path / "one").iterdir()) == ["global.json"], "no temp file is left behind"
+
+
+async def test_flush_sync_alongside_the_periodic_flush(tmp_path: Path) -> None:
+    document = with_settings([{"id": "a", "type": "junction"}], contextStorage={"file": {"module": "file", "dir": "ctx", "flushInterval": 0.01}})
+    target = tmp_path / "ctx" / "global.json"
+    async with run_flow(document, base_dir=tmp_path) as flow:
+        ctx = flow.node("a").global_context
+        for n in range(200):
+            ctx.set("#:(file)::n", n)
+            if n % 3 == 0:
+                flow.runtime.contexts.flush_sync()
+            if n % 7 == 0:
+                await asyncio.to_thread(flow.runtime.contexts.flush_sync)
+            await asyncio.sleep(0)
+        flow.runtime.contexts.flush_sync()
+        assert json.loads(target.read_text()) == {"n": 199}
+        ctx.set("#:(file)::n", 200)
+        await wait_until(lambda: json.loads(target.read_text()) == {"n": 200}, what="the periodic flush still running after flush_sync")
+    assert json.loads(target.read_text()) == {"n": 200}
+    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == ["global.json"]
+
+
+async def test_flush_sync_keeps_going_past_a_failing_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    settings = {"file": {"module": "file", "dir": "one", "flushInterval": 3600}, "other": {"module": "file", "dir": "two", "flushInterval": 3600}}
+    async with run_flow(with_settings([{"id": "a", "type": "junction"}], contextStorage=settings), base_dir=tmp_path) as flow:
+        node = flow.node("a")
+        node.global_context.set("#:(file)::x", 1)
+        node.global_context.set("#:(other)::y", 2)
+        real_replace = os.replace
+
+        def full_disk_in_one(src: Any, dst: Any) -> None:
+            if Path(dst).parent.name == "one":
+                raise OSError(28, "No space left on device")
+            real_replace(src, dst)
+
+        with monkeypatch.context() as m:
+            m.setattr(os, "replace", full_disk_in_one)
+            flow.runtime.contexts.flush_sync()
+        assert not (tmp_path / "one" / "global.json").exists() and list((tmp_path / "one").iterdir()) == [], "no partial or temp file"
+        assert json.loads((tmp_path / "two" / "global.json").read_text()) == {"y": 2}
+        assert any("No space left on device" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+        flow.runtime.contexts.flush_sync()
+        assert json.loads((tmp_path / "one" / "global.json").read_text()) == {"x": 1}, "the failed store is retried"
+
+
+async def test_flush_sync_before_the_stores_are_read_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "global.json").write_text('{"old": 1}')
+    contexts = Contexts({"contextStorage": {"file": {"module": "file", "dir": "ctx"}}}, tmp_path)
+    contexts.store("file").set("global", "new", 2)
+    contexts.flush_sync()
+    assert json.loads((tmp_path / "ctx" / "global.json").read_text()) == {"old": 1}
+    await contexts.open()
+    await contexts.close()
+    assert json.loads((tmp_path / "ctx" / "global.json").read_text()) == {"old": 1, "new": 2}, "a value set before opening joins the stored ones"
