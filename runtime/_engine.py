@@ -109,7 +109,8 @@ class Runtime:
         await self._each(regular, "stop")
         log.info("sources stopped: draining %d message(s) in flight", self._router.in_flight)
         if not await self.wait_idle(self.drain_timeout):
-            log.warning("drain timed out after %.1f s with %d message(s) still in flight", self.drain_timeout, self._router.in_flight)
+            log.warning("drain timed out after %.1f s with %d message(s) still in flight; %d queued deliveries dropped",
+                        self.drain_timeout, self._router.in_flight, self._router.halt())
         await self._each(regular, "close")
         await self._each(config, "stop")
         await self._each(config, "close")

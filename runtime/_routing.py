@@ -157,6 +157,16 @@ class Router:
         assert self._idle is not None
         await self._idle.wait()
 
+    def halt(self) -> int:
+        """Drop every queued delivery: the drain timed out and the runtime is closing.
+
+        Their tokens are not released, so no source acknowledges what never
+        finished (at-least-once MQTT gets those messages again after a restart).
+        """
+        dropped = len(self._queue)
+        self._queue.clear()
+        return dropped
+
     def current_token(self) -> Token | None:
         """The token of the message being handled here and now, if any and still open."""
         token = current_token.get() or self.current
@@ -193,8 +203,8 @@ class Router:
                 self.current = token
                 try:
                     out = delivery.handler(msg)
-                except Exception as exc:
-                    settle(delivery, msg, token, None, exc)
+                except BaseException as exc:  # a node body's SystemExit must not end the runtime either
+                    settle(delivery, msg, token, None, exc if isinstance(exc, Exception) else NodeError(f"{type(exc).__name__} raised"))
                     continue
                 if type(out) is dict and delivery.single is not None and not delivery.watched and "_msgid" in out:
                     # One msg to one target: this delivery's hold on the token passes to the next one.
@@ -226,8 +236,8 @@ class Router:
                 except asyncio.CancelledError:
                     token.release()
                     raise
-                except Exception as exc:
-                    self.settle(delivery, msg, token, None, exc)
+                except BaseException as exc:
+                    self.settle(delivery, msg, token, None, exc if isinstance(exc, Exception) else NodeError(f"{type(exc).__name__} raised"))
                 else:
                     self.settle(delivery, msg, token, out, None)
         finally:

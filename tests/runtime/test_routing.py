@@ -7,7 +7,10 @@ See docs/messages.md; each section there has its test here.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any, ClassVar
+
+import pytest
 
 from runtime import Msg, Node, NodeError, NodeProps, Output, register
 from runtime.testing import run_flow, wait_until
@@ -343,3 +346,111 @@ async def test_the_runtime_waits_for_in_flight_messages_when_it_stops() -> None:
         gate.open()
         await stopping
     assert [m["payload"] for m in flow.node("s").messages] == [0, 1, 2]
+
+
+# -- hostile messages: routing never stops ----------------------------------------
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("payload", [_nested(600), {"lock": threading.Lock()}], ids=["json-600-deep", "lock-object"])
+async def test_a_message_that_cannot_be_copied_for_fan_out_is_a_node_error_and_delivery_goes_on(payload: Any) -> None:
+    flow_nodes = [
+        {"id": "src", "type": "test-source", "wires": [["j"]]},
+        {"id": "j", "type": "junction", "wires": [["a", "b"]]},
+        {"id": "catch", "type": "catch", "wires": [["caught"]]},
+        sink("a"),
+        sink("b"),
+        sink("caught"),
+    ]
+    async with run_flow(flow_nodes) as flow:
+        completed: list[int] = []
+        await flow.node("src").emit({"payload": payload, "n": 1}, on_complete=lambda: completed.append(1))
+        [caught] = await flow.received("caught")
+        assert caught["n"] == 1 and caught["payload"] is payload, "catch gets the message intact"
+        assert caught["error"]["source"]["id"] == "j"
+        assert flow.node("a").messages == [] and flow.node("b").messages == [], "a msg that cannot be copied goes nowhere"
+        await flow.node("src").emit({"payload": "next", "n": 2}, on_complete=lambda: completed.append(2))
+        [a] = await flow.received("a")
+        [b] = await flow.received("b")
+        assert a["n"] == b["n"] == 2
+        await flow.idle()
+    assert completed == [1, 2], "both source messages completed (an MQTT source would acknowledge both)"
+
+
+@pytest.mark.parametrize("raised", ["bug", "exit", "interrupt"])
+async def test_a_handler_raising_anything_is_a_node_error_and_delivery_goes_on(raised: str) -> None:
+    flow_nodes = [
+        {"id": "j", "type": "junction", "wires": [["boom", "s"]]},
+        {"id": "boom", "type": "test-raise"},
+        {"id": "catch", "type": "catch", "wires": [["caught"]]},
+        sink("s"),
+        sink("caught"),
+    ]
+    async with run_flow(flow_nodes) as flow:
+        for i in range(3):
+            await flow.inject("j", {"payload": i, "raise": raised})
+        msgs = await flow.received("s", count=3)
+        caught = await flow.received("caught", count=3)
+        await flow.idle()
+    assert [m["payload"] for m in msgs] == [0, 1, 2]
+    assert [m["payload"] for m in caught] == [0, 1, 2]
+    assert all(m["error"]["source"]["id"] == "boom" for m in caught)
+
+
+async def test_a_message_multiplying_in_a_cycle_meets_the_message_tree_limit() -> None:
+    # a -> [a, a]: every delivery doubles. Memory stays bounded by messageTreeLimit, the
+    # overflow is reported as node errors, and other flows keep running meanwhile.
+    limit = 500
+    flow_nodes = {
+        "settings": {"messageTreeLimit": limit},
+        "nodes": [
+            {"id": "a", "type": "junction", "wires": [["a", "a"]]},
+            {"id": "catch", "type": "catch", "scope": ["a"], "wires": [["errors"]]},
+            {"id": "errors", "type": "test-count"},
+            {"id": "other", "type": "junction", "wires": [["s"]]},
+            sink("s"),
+        ],
+    }
+    async with run_flow(flow_nodes) as flow:
+        router = flow.runtime._router
+        deepest = 0
+
+        def watch() -> bool:
+            nonlocal deepest
+            deepest = max(deepest, len(router._queue))
+            return flow.node("errors").count >= 20
+
+        await flow.inject("a", {"payload": "x"})
+        await wait_until(watch, what="the cycle hitting the limit")
+        await flow.inject("other", {"payload": "still here"})
+        [msg] = await flow.received("s")
+        assert msg["payload"] == "still here"
+        assert deepest <= limit + 2
+        flow.runtime.drain_timeout = 0.2
+    assert not router._queue, "after the drain times out, what is left is dropped (unacknowledged)"
+
+
+@register("test-raise")
+class Raise(Node):
+    """Raises what the message names: a plain exception, SystemExit, KeyboardInterrupt."""
+
+    def on_input(self, msg: Msg) -> None:
+        raise {"bug": RuntimeError("handler bug"), "exit": SystemExit(3), "interrupt": KeyboardInterrupt()}[msg["raise"]]
+
+
+@register("test-count")
+class Count(Node):
+    """Counts messages without keeping them (a sink for floods)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.count = 0
+
+    def on_input(self, msg: Msg) -> None:
+        self.count += 1
