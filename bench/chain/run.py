@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-NODERED = ROOT.parent / "shared" / "bench" / "nodered"
+NODERED = Path(os.environ.get("NRB_HARNESS") or ROOT.parent / "shared" / "bench" / "nodered")
 FLOWWIRE = [sys.executable, "-m", "runtime.cli"]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-NODERED = ROOT.parent / "shared" / "bench" / "nodered"
+NODERED = Path(os.environ.get("NRB_HARNESS") or ROOT.parent / "shared" / "bench" / "nodered")
 FLOWWIRE = [sys.executable, "-m", "runtime.cli"]
 
 sys.path.insert(0, str(HERE))
