@@ -6,7 +6,12 @@ chooses another source: `cred` (the value itself, e.g. from a credentials
 file or `${VAR}`), `env` (a variable name), `file` (a file holding the key,
 e.g. a container secret), or per message `msg` / `flow` / `global` (opt-in:
 a key that arrives with the data). Whatever the source, the key is
-registered with `runtime.secrets.redact` the moment it is read.
+registered with `runtime.secrets.redact` the moment it is read (per-message
+keys as such, so the registry stays bounded). For every type but
+`cred`/`str`, `api_key` names where the key is; validation refuses a value
+that cannot be such a name — typically the key itself, substituted by
+`api_key: ${OPENAI_API_KEY}` — and no message repeats it. Credential-like
+`headers` and a password in `base_url` are registered as secrets too.
 
 `emulator` (auto / always) starts the offline emulator (`emulator/`) inside
 this process and points the client at it: the demo flows run on a machine
@@ -69,7 +74,9 @@ OptInt = Annotated[int | None, BeforeValidator(_lenient_number)]
 class OpenAIConfigProps(NodeProps):
     base_url: str = Field("", description="API base URL; empty = $OPENAI_BASE_URL or https://api.openai.com/v1")
     base_url_type: Literal["str", "env"] = Field("str", description="`env`: base_url names an environment variable")
-    api_key: str = Field("OPENAI_API_KEY", repr=False, description="the key, or where to find it (see api_key_type)")
+    api_key: str = Field("OPENAI_API_KEY", repr=False, description=(
+        "the key, or where to find it (see api_key_type); `${OPENAI_API_KEY}` puts the key itself here, "
+        "which needs api_key_type str or cred"))
     api_key_type: Literal["env", "cred", "str", "file", "msg", "flow", "global"] = Field(
         "env", description="env: variable name; cred/str: the key itself; file: path of a file holding it; "
                            "msg/flow/global: read per message from that property (opt-in)")
