@@ -150,8 +150,9 @@ _NODE_RED_KEYS = ("apiBase", "organizationId", "secureApiKeyHeaderOrQueryName", 
 _CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|password|cookie", re.IGNORECASE)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PATH_NAME = re.compile(r"[A-Za-z_$][\w$-]*")
-#: Prefixes of secret keys (OpenAI `sk-`/`sk-proj-`, Anthropic `sk-ant-`, Stripe-style `sk_live_` ...).
-_KEY_PREFIX = re.compile(r"(?:sk|pk|rk)[-_]", re.IGNORECASE)
+#: Prefixes of secret keys (OpenAI `sk-`/`sk-proj-`, Anthropic `sk-ant-`, Stripe-style `sk_live_` ...);
+#: lower-case only, so an environment variable such as `SK_API_KEY` is not mistaken for one.
+_KEY_PREFIX = re.compile(r"(?:sk|pk|rk)[-_]")
 #: A long run of letters and digits with no separator: a random token, not a name or a path.
 _TOKEN_RUN = re.compile(r"(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}")
 _REFERENCE_EXAMPLES = {"env": "name an environment variable (e.g. OPENAI_API_KEY)",
@@ -161,8 +162,10 @@ _REFERENCE_EXAMPLES = {"env": "name an environment variable (e.g. OPENAI_API_KEY
                        "global": "name a global context key (e.g. openaiKey)"}
 
 
-def _looks_like_a_key(text: str) -> bool:
-    return bool(_KEY_PREFIX.match(text.strip()) or _TOKEN_RUN.search(text))
+def _looks_like_a_key(text: str, kind: str) -> bool:
+    """A guess, tuned to refuse keys and accept names: a file may be called `sk-openai.key`."""
+    prefixed = _KEY_PREFIX.match(text.strip()) is not None and (kind != "file" or "." not in text)
+    return prefixed or _TOKEN_RUN.search(text) is not None
 
 
 def _reference_problem(kind: str, reference: str) -> str | None:
@@ -175,7 +178,7 @@ def _reference_problem(kind: str, reference: str) -> str | None:
     """
     if not reference.strip():
         return f"api_key_type {kind!r} needs a name or path in api_key"
-    plausible = not _looks_like_a_key(reference)
+    plausible = not _looks_like_a_key(reference, kind)
     if kind == "env":
         plausible = plausible and _ENV_NAME.fullmatch(reference.strip()) is not None
     elif kind in PER_MESSAGE_KEY_TYPES:
