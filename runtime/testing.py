@@ -31,10 +31,13 @@ class TestSink(Node):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.messages: list[Msg] = []
+        #: When each message arrived, on the loop's clock (fast-forwarded under `looptime`).
+        self.times: list[float] = []
         self._changed = asyncio.Event()
 
     def on_input(self, msg: Msg) -> None:
         self.messages.append(msg)
+        self.times.append(self.time())
         self._changed.set()
 
     async def wait_for(self, count: int, timeout: float) -> list[Msg]:
@@ -71,10 +74,37 @@ class Flow:
         self.deliver(node_id, msg)
         await asyncio.sleep(0)
 
-    async def received(self, sink_id: str, count: int = 1, timeout: float = 5.0) -> list[Msg]:
+    def sink(self, sink_id: str) -> TestSink:
         sink = self.runtime.nodes[sink_id]
         assert isinstance(sink, TestSink), f"{sink_id!r} is not a test-sink node"
-        return await sink.wait_for(count, timeout)
+        return sink
+
+    async def received(self, sink_id: str, count: int = 1, timeout: float = 5.0, *, exact: bool = True, quiet: float = 0.05) -> list[Msg]:
+        """The first `count` messages to reach a sink, once they have all arrived.
+
+        With `exact` (the default) it then waits until the flow is idle, or
+        `quiet` seconds on the loop's clock, and fails if the sink got more
+        than `count` in all: a duplicate or an extra message is a bug the
+        test should see. Pass `exact=False` where more are expected later.
+        """
+        sink = self.sink(sink_id)
+        msgs = await sink.wait_for(count, timeout)
+        if exact:
+            await self.settle(quiet)
+            self.assert_no_more(sink_id, count)
+        return msgs
+
+    async def settle(self, quiet: float = 0.05) -> None:
+        """Wait until nothing is in flight, or `quiet` seconds (loop clock) at most."""
+        await self.runtime.wait_idle(quiet)
+        await asyncio.sleep(0)
+
+    def assert_no_more(self, sink_id: str, count: int) -> None:
+        """Fail unless the sink has received exactly `count` messages so far."""
+        sink = self.sink(sink_id)
+        if len(sink.messages) != count:
+            extra = [{k: v for k, v in m.items() if k != "_msgid"} for m in sink.messages[count:count + 3]]
+            raise AssertionError(f"test-sink {sink_id!r} got {len(sink.messages)} message(s), expected exactly {count}; extra: {extra!r}")
 
     async def idle(self, timeout: float = 5.0) -> None:
         if not await self.runtime.wait_idle(timeout):

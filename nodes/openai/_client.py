@@ -43,7 +43,7 @@ class ClientSettings:
     key_in_query: bool = False
     timeout: float | None = None
     max_retries: int = 2
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # may carry a gateway's key
     max_connections: int = 100
     max_concurrent: int = 100
     transport: Literal["aiohttp", "httpx"] = "aiohttp"

@@ -6,7 +6,12 @@ chooses another source: `cred` (the value itself, e.g. from a credentials
 file or `${VAR}`), `env` (a variable name), `file` (a file holding the key,
 e.g. a container secret), or per message `msg` / `flow` / `global` (opt-in:
 a key that arrives with the data). Whatever the source, the key is
-registered with `runtime.secrets.redact` the moment it is read.
+registered with `runtime.secrets.redact` the moment it is read (per-message
+keys as such, so the registry stays bounded). For every type but
+`cred`/`str`, `api_key` names where the key is; validation refuses a value
+that cannot be such a name — typically the key itself, substituted by
+`api_key: ${OPENAI_API_KEY}` — and no message repeats it. Credential-like
+`headers` and a password in `base_url` are registered as secrets too.
 
 `emulator` (auto / always) starts the offline emulator (`emulator/`) inside
 this process and points the client at it: the demo flows run on a machine
@@ -21,13 +26,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, model_validator
 
 from runtime import ConfigNode, NodeProps, register
-from runtime.properties import delete_path, get_path, parse_path
+from runtime.properties import PathError, delete_path, get_path, parse_path, split_store
 from runtime.secrets import redact
 
 if TYPE_CHECKING:
@@ -38,6 +45,8 @@ if TYPE_CHECKING:
 
 KEY_TYPES = ("env", "cred", "str", "file", "msg", "flow", "global")
 PER_MESSAGE_KEY_TYPES = frozenset({"msg", "flow", "global"})
+#: Types for which `api_key` says where the key is, not what it is.
+REFERENCE_KEY_TYPES = frozenset({"env", "file", *PER_MESSAGE_KEY_TYPES})
 
 
 def _lenient_bool(value: Any) -> Any:
@@ -65,7 +74,9 @@ OptInt = Annotated[int | None, BeforeValidator(_lenient_number)]
 class OpenAIConfigProps(NodeProps):
     base_url: str = Field("", description="API base URL; empty = $OPENAI_BASE_URL or https://api.openai.com/v1")
     base_url_type: Literal["str", "env"] = Field("str", description="`env`: base_url names an environment variable")
-    api_key: str = Field("OPENAI_API_KEY", description="the key, or where to find it (see api_key_type)")
+    api_key: str = Field("OPENAI_API_KEY", repr=False, description=(
+        "the key, or where to find it (see api_key_type); `${OPENAI_API_KEY}` puts the key itself here, "
+        "which needs api_key_type str or cred"))
     api_key_type: Literal["env", "cred", "str", "file", "msg", "flow", "global"] = Field(
         "env", description="env: variable name; cred/str: the key itself; file: path of a file holding it; "
                            "msg/flow/global: read per message from that property (opt-in)")
@@ -78,7 +89,7 @@ class OpenAIConfigProps(NodeProps):
     max_retries: OptInt = Field(2, description="SDK retries on 408/409/429/5xx and connection errors, "
                                                "honouring Retry-After")
     headers: Annotated[dict[str, str], BeforeValidator(_headers)] = Field(
-        default_factory=dict, description="extra headers on every request (object or JSON text)")
+        default_factory=dict, repr=False, description="extra headers on every request (object or JSON text)")
     max_concurrent: OptInt = Field(100, description="requests in flight at once through this config node")
     max_connections: OptInt = Field(100, description="TCP connections in the pool (kept alive and reused)")
     transport: Literal["aiohttp", "httpx"] = Field("aiohttp", description="the SDK's HTTP transport")
@@ -94,7 +105,7 @@ class OpenAIConfigProps(NodeProps):
     secureApiKeyHeaderOrQueryName: Any = Field(None, description="Service Host: key_header")
     secureApiKeyHeaderOrQueryNameType: Any = Field(None, description="Service Host: (str only)")
     secureApiKeyIsQuery: Any = Field(None, description="Service Host: key_in_query")
-    secureApiKeyValue: Any = Field(None, description="Service Host credential: the key (api_key_type cred)")
+    secureApiKeyValue: Any = Field(None, repr=False, description="Service Host credential: the key (api_key_type cred)")
     secureApiKeyValueRef: Any = Field(None, description="Service Host: env/msg/flow/global reference of the key")
     secureApiKeyValueType: Any = Field(None, description="Service Host: api_key_type")
     temp: Any = Field(None, description="Service Host credential, unused")
@@ -136,6 +147,54 @@ _NODE_RED_KEYS = ("apiBase", "organizationId", "secureApiKeyHeaderOrQueryName", 
                   "secureApiKeyValue", "secureApiKeyValueRef", "secureApiKeyValueType")
 
 
+_CREDENTIAL_HEADER = re.compile(r"auth|key|token|secret|password|cookie", re.IGNORECASE)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PATH_NAME = re.compile(r"[A-Za-z_$][\w$-]*")
+#: Prefixes of secret keys (OpenAI `sk-`/`sk-proj-`, Anthropic `sk-ant-`, Stripe-style `sk_live_` ...);
+#: lower-case only, so an environment variable such as `SK_API_KEY` is not mistaken for one.
+_KEY_PREFIX = re.compile(r"(?:sk|pk|rk)[-_]")
+#: A long run of letters and digits with no separator: a random token, not a name or a path.
+_TOKEN_RUN = re.compile(r"(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}")
+_REFERENCE_EXAMPLES = {"env": "name an environment variable (e.g. OPENAI_API_KEY)",
+                       "file": "be the path of a file holding the key (e.g. /run/secrets/openai)",
+                       "msg": "be a msg property path (e.g. apiKey)",
+                       "flow": "name a flow context key (e.g. openaiKey)",
+                       "global": "name a global context key (e.g. openaiKey)"}
+
+
+def _looks_like_a_key(text: str, kind: str) -> bool:
+    """A guess, tuned to refuse keys and accept names: a file may be called `sk-openai.key`."""
+    prefixed = _KEY_PREFIX.match(text.strip()) is not None and (kind != "file" or "." not in text)
+    return prefixed or _TOKEN_RUN.search(text) is not None
+
+
+def _reference_problem(kind: str, reference: str) -> str | None:
+    """What is wrong with `reference` as the place to find the key, never quoting it.
+
+    The natural YAML `api_key: ${OPENAI_API_KEY}` with the default type `env`
+    substitutes the key itself, which would then be reported (and logged) as
+    the name of a missing variable: a value that cannot be a reference of this
+    kind is refused here, and no message may repeat it, as it may be the key.
+    """
+    if not reference.strip():
+        return f"api_key_type {kind!r} needs a name or path in api_key"
+    plausible = not _looks_like_a_key(reference, kind)
+    if kind == "env":
+        plausible = plausible and _ENV_NAME.fullmatch(reference.strip()) is not None
+    elif kind in PER_MESSAGE_KEY_TYPES:
+        path = reference if kind == "msg" else split_store(reference)[1]
+        try:
+            names = [k for k in parse_path(path) if isinstance(k, str)]
+        except PathError:
+            names = [""]
+        plausible = plausible and all(_PATH_NAME.fullmatch(n) for n in names)
+    if plausible:
+        return None
+    return (f"api_key_type is {kind!r}, so api_key must {_REFERENCE_EXAMPLES[kind]}, but it holds something "
+            "else (not repeated here: it may be the key itself) — if you substituted the key itself with "
+            "${...}, set api_key_type: str or cred")
+
+
 _EMULATOR_KEY = "sk-flowwire-emulator"
 
 
@@ -160,16 +219,12 @@ class OpenAIConfig(ConfigNode):
     @classmethod
     def check(cls, props: Any) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
-        if props.api_key_type in ("env", "file", "msg", "flow", "global") and not props.api_key.strip():
-            problems.append(("api_key", f"api_key_type {props.api_key_type!r} needs a name or path in api_key"))
+        if props.api_key_type in REFERENCE_KEY_TYPES and (
+                problem := _reference_problem(props.api_key_type, props.api_key)):
+            problems.append(("api_key", problem))
         if props.emulator == "auto" and props.api_key_type in PER_MESSAGE_KEY_TYPES:
-            problems.append(("emulator", f"'auto' needs a key known at start; api_key_type {props.api_key_type!r} "
-                                         "gives one per message (use 'always' or 'never')"))
-        if props.api_key_type == "msg":
-            try:
-                parse_path(props.api_key)
-            except ValueError as exc:
-                problems.append(("api_key", str(exc)))
+            problems.append(("emulator", (f"'auto' needs a key known at start; api_key_type {props.api_key_type!r} "
+                                          "gives one per message (use 'always' or 'never')")))
         for name in ("max_concurrent", "max_connections"):
             value = getattr(props, name)
             if value is not None and value < 1:
@@ -181,32 +236,60 @@ class OpenAIConfig(ConfigNode):
         return self.props.api_key_type in PER_MESSAGE_KEY_TYPES
 
     def _resolve_static_key(self) -> str | None:
+        """The key known at start, registered as a secret the moment it is read.
+
+        The reference (variable name, file path) appears in the problem text
+        only once `_reference_problem` has accepted it: `check` refuses a flow
+        whose reference may be a key, and a node built some other way must not
+        leak one either.
+        """
         p = self.props
+        reference, shown = p.api_key.strip(), self._shown_reference()
         if p.api_key_type == "env":
-            key = os.environ.get(p.api_key.strip())
-            self._key_problem = f"environment variable {p.api_key.strip()} is not set"
+            key = os.environ.get(reference)
+            redact(key)
+            self._key_problem = f"environment variable {shown} is not set"
         elif p.api_key_type == "file":
-            path = Path(p.api_key).expanduser()
+            path = Path(reference).expanduser()
             if not path.is_absolute():
                 path = self.base_dir / path
+            where = path if shown == reference else shown
             try:
                 key = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                key, self._key_problem = None, f"cannot read the key file {path}: {exc.strerror}"
+                key, self._key_problem = None, f"cannot read the key file {where}: {exc.strerror}"
+            except UnicodeDecodeError:
+                key, self._key_problem = None, f"the key file {where} is not UTF-8 text"
             else:
-                self._key_problem = f"the key file {path} is empty"
+                redact(key)
+                self._key_problem = f"the key file {where} is empty"
         else:
             key = p.api_key
+            redact(key)
             self._key_problem = "the config node's api_key is empty"
         return key or None
+
+    def _shown_reference(self) -> str:
+        kind, reference = self.props.api_key_type, self.props.api_key.strip()
+        plausible = kind in REFERENCE_KEY_TYPES and _reference_problem(kind, reference) is None
+        return reference if plausible else "(see api_key)"
+
+    def _redact_other_credentials(self) -> None:
+        """Headers that carry credentials (a gateway's `api-key`) and a password in the base URL."""
+        for name, value in self.props.headers.items():
+            if _CREDENTIAL_HEADER.search(name):
+                redact(value.split(" ", 1)[1] if value.lower().startswith(("bearer ", "basic ")) else value)
+        url = urlsplit(self.props.base_url) if self.props.base_url_type == "str" else None
+        if url is not None and url.password:
+            redact(url.password, user=url.username or "")
 
     async def start(self) -> None:
         from ._client import ClientSettings, SharedClient
 
         p = self.props
+        self._redact_other_credentials()
         if not self.per_message_key:
             self._static_key = self._resolve_static_key()
-            redact(self._static_key)
         base_url = os.environ.get(p.base_url, "") if p.base_url_type == "env" else p.base_url
         if p.emulator == "always" or (p.emulator == "auto" and not self._static_key):
             base_url = await self._start_emulator()
@@ -267,8 +350,8 @@ class OpenAIConfig(ConfigNode):
             ctx = node.flow_context if p.api_key_type == "flow" else node.global_context
             key = ctx.get(p.api_key)
         if not isinstance(key, str) or not key:
-            raise MissingKey(f"no OpenAI API key in {p.api_key_type}.{p.api_key}")
-        redact(key)
+            raise MissingKey(f"no OpenAI API key in {p.api_key_type}.{self._shown_reference()}")
+        redact(key, per_message=True)
         return self.shared.for_key(key)
 
     def slot(self) -> Any:

@@ -358,7 +358,7 @@ def _nested(depth: int) -> dict[str, Any]:
     return value
 
 
-@pytest.mark.parametrize("payload", [_nested(600), {"lock": threading.Lock()}], ids=["json-600-deep", "lock-object"])
+@pytest.mark.parametrize("payload", [_nested(20_000), {"lock": threading.Lock()}], ids=["json-20000-deep", "lock-object"])
 async def test_a_message_that_cannot_be_copied_for_fan_out_is_a_node_error_and_delivery_goes_on(payload: Any) -> None:
     flow_nodes = [
         {"id": "src", "type": "test-source", "wires": [["j"]]},
@@ -387,7 +387,7 @@ async def test_a_message_that_cannot_be_copied_for_fan_out_is_a_node_error_and_d
 async def test_a_handler_raising_anything_is_a_node_error_and_delivery_goes_on(raised: str) -> None:
     flow_nodes = [
         {"id": "j", "type": "junction", "wires": [["boom", "s"]]},
-        {"id": "boom", "type": "test-raise"},
+        {"id": "boom", "type": "test-raise-any"},
         {"id": "catch", "type": "catch", "wires": [["caught"]]},
         sink("s"),
         sink("caught"),
@@ -436,7 +436,7 @@ async def test_a_message_multiplying_in_a_cycle_meets_the_message_tree_limit() -
     assert not router._queue, "after the drain times out, what is left is dropped (unacknowledged)"
 
 
-@register("test-raise")
+@register("test-raise-any")
 class Raise(Node):
     """Raises what the message names: a plain exception, SystemExit, KeyboardInterrupt."""
 
