@@ -9,6 +9,7 @@ public too.
 
 from ._engine import Runtime
 from ._errors import FlowError, FlowwireError, NodeError, Problem
+from ._interrupt import interruptible
 from ._node import ConfigNode, ConfigRef, Held, Msg, Node, NodeProps, NodeRef, Output, new_msgid
 from ._registry import register
 from ._validation import Graph, check_files
@@ -29,6 +30,7 @@ __all__ = [
     "Problem",
     "Runtime",
     "check_files",
+    "interruptible",
     "new_msgid",
     "register",
 ]

@@ -62,3 +62,7 @@ class NodeError(FlowwireError):
         super().__init__(message)
         self.msg = msg
         self.details = details
+
+
+class BodyTimeout(NodeError):
+    """User code (a function body) ran past its `timeout` and was interrupted; see `runtime.interruptible`."""
