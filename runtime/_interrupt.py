@@ -14,8 +14,11 @@ into a body running inside `interruptible`:
 What is raised inside the body is `_Interrupt`, a BaseException, so the
 body's own `except Exception:` does not swallow it; the guard it belongs to
 turns it into a NodeError on the way out (`BodyTimeout` for a deadline), which
-reaches `catch` nodes like any failure. A body that swallows even that (a
-bare `except:`) is hit again every `_REFIRE` s for as long as it runs.
+reaches `catch` nodes like any failure. The alarm repeats every `_REFIRE` s
+while the body runs, so one that swallows it (a bare `except:`) and carries
+on is stopped by the next; one that swallows it on every turn of its own
+loop cannot be stopped by any exception, and only a second shutdown signal
+(which ends the process) stops that.
 
 Nesting (a body that runs another guarded body inline): every running guard
 is on a stack; the timer is set for the earliest deadline, so an outer
@@ -48,6 +51,7 @@ from ._errors import BodyTimeout, NodeError
 T = TypeVar("T")
 
 _MAIN_THREAD = threading.main_thread().ident
+_get_ident = threading.get_ident
 #: Seconds between repeats of the alarm while an interrupted body keeps running.
 _REFIRE = 0.05
 #: The alarm may be handled a hair before `monotonic()` agrees the deadline passed.
@@ -64,61 +68,76 @@ class _Interrupt(BaseException):
         self.message = message
 
 
-#: The guards running now, outermost first.
+#: The guards running now, outermost first (a re-entered guard appears once per entry).
 _running: list[interruptible] = []
-#: The deadline (monotonic) the timer is set for, or None when it is off.
+#: When the timer fires next (monotonic), or None when it is off. It may be
+#: earlier than any running deadline: see `interruptible`.
 _armed: float | None = None
 #: A shutdown interrupt being delivered to the outermost guard.
 _stop: str | None = None
+#: Whether `_on_alarm` is the SIGALRM handler (a flag: `signal.getsignal` costs a microsecond).
+_installed = False
 
 
-class interruptible:  # noqa: N801 - a context manager named like contextlib.suppress
+class interruptible:  # noqa: N801 - a context manager, named like contextlib.suppress
     """Run a synchronous body so that its timeout or a shutdown signal can stop it.
 
-        with interruptible(timeout=node_timeout, name="function"):
+        guard = interruptible(timeout, name="function")   # once, e.g. per node
+        ...
+        with guard:
             result = user_code(msg)
 
     `timeout` is in seconds; 0 means none (a shutdown still interrupts). A
     body past its deadline raises `BodyTimeout` ("<name> timed out after N s")
     out of the `with`; one stopped by a shutdown raises NodeError with the
-    shutdown's message. Both are node errors for `catch` nodes.
+    shutdown's message. Both are node errors for `catch` nodes. A guard may
+    be kept and entered again, also while it runs (the outermost entry's
+    deadline holds).
 
     Put a call inside the `with`, not the looping code itself: CPython 3.11
     can report an exception raised by a signal handler in a tight loop at an
     instruction just outside the enclosing `with`/`try` ranges of that same
     frame, so only a guard in a calling frame is sure to see it.
+
+    Cost: leaving a guard never touches the timer. A timer left set for a
+    body that has ended fires harmlessly (the handler finds the body gone
+    and re-arms for the running deadline or switches off), so a stream of
+    timed bodies sets the timer about once per `timeout` rather than twice
+    per body: a system call costs more than the rest of the guard.
     """
 
-    __slots__ = ("_deadline", "_entered", "_name", "_timeout")
+    __slots__ = ("_at", "_deadline", "_depth", "_name", "_timeout")
 
     def __init__(self, timeout: float = 0, *, name: str = "code") -> None:
         self._timeout = timeout
         self._name = name
+        #: A fixed deadline for every entry (the steps of one async body), instead of timeout from entry.
+        self._at: float | None = None
         self._deadline: float | None = None
-        self._entered = False
+        self._depth = 0
 
     def __enter__(self) -> None:
-        if threading.get_ident() != _MAIN_THREAD:
+        if _get_ident() != _MAIN_THREAD:
             return
-        if self._timeout > 0:
-            if self._deadline is None:
-                self._deadline = monotonic() + self._timeout
-            if _armed is None or self._deadline < _armed:
-                _arm(self._deadline)
+        if not self._depth and self._timeout > 0:
+            deadline = self._deadline = self._at or monotonic() + self._timeout
+            if _armed is None or deadline < _armed:
+                _arm(deadline)
+        self._depth += 1
         _running.append(self)
-        self._entered = True
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if not self._entered:
+        global _stop
+        if _get_ident() != _MAIN_THREAD:
             return
-        self._entered = False
+        self._depth -= 1
         if _running[-1] is self:
             _running.pop()
         else:
             _running.remove(self)
-        if _armed is not None:
-            _schedule()
-        if isinstance(exc, _Interrupt) and exc.owner is self:
+        if _stop is not None and not _running:
+            _stop = None
+        if exc is not None and type(exc) is _Interrupt and exc.owner is self and not self._depth:
             if exc.message is None:
                 raise BodyTimeout(f"{self._name} timed out after {self._timeout:g} s") from None
             raise NodeError(exc.message) from None
@@ -146,12 +165,12 @@ async def interruptible_await(coro: Coroutine[Any, Any, T], timeout: float = 0, 
 @coroutine
 def _stepped(coro: Coroutine[Any, Any, Any], timeout: float, name: str, deadline: float | None) -> Generator[Any, Any, Any]:
     """Drive `coro` by hand so that each step (one `send`) is a guarded body; the loop never runs inside a guard."""
+    guard = interruptible(timeout, name=name)
+    guard._at = deadline
     value: Any = None
     error: BaseException | None = None
     try:
         while True:
-            guard = interruptible(timeout, name=name)
-            guard._deadline = deadline
             with guard:
                 try:
                     yielded = coro.send(value) if error is None else coro.throw(error)
@@ -183,48 +202,35 @@ def interrupt_running(message: str, frame: FrameType | None) -> None:
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
     if not _running:
-        _disarm()  # the body ended before the signal was handled
+        _disarm()  # the bodies it was set for have ended
         return
     if frame is not None and frame.f_code in _OWN_CODE:
         return  # entering or leaving a guard: the repeat comes back
     if _stop is not None:
         raise _Interrupt(_running[0], _stop)
     owner = _earliest()
-    if owner is None or owner._deadline is None:
+    if owner is None:
         _disarm()
-        return
-    if owner._deadline > monotonic() + _EARLY:
-        _arm(owner._deadline)  # a stale alarm, meant for a body that has ended
-        return
-    raise _Interrupt(owner, None)
+    elif owner._deadline > monotonic() + _EARLY:  # type: ignore[operator]
+        _arm(owner._deadline)  # type: ignore[arg-type]  # set for a body that has ended
+    else:
+        raise _Interrupt(owner, None)
 
 
 def _earliest() -> interruptible | None:
+    """The running guard with the soonest deadline, if any has one."""
     found = None
     for guard in _running:
-        if guard._deadline is not None and (found is None or guard._deadline < found._deadline):  # type: ignore[operator]
+        if guard._timeout > 0 and (found is None or guard._deadline < found._deadline):  # type: ignore[operator]
             found = guard
     return found
 
 
-def _schedule() -> None:
-    """Set the timer for what runs now: off, the earliest deadline, or repeating while a shutdown interrupt is delivered."""
-    global _stop
-    if not _running:
-        _stop = None
-        _disarm()
-    elif _stop is None:
-        owner = _earliest()
-        if owner is None or owner._deadline is None:
-            _disarm()
-        elif owner._deadline != _armed:
-            _arm(owner._deadline)
-
-
 def _arm(when: float) -> None:
-    global _armed
-    if signal.getsignal(signal.SIGALRM) is not _on_alarm:
+    global _armed, _installed
+    if not _installed:
         signal.signal(signal.SIGALRM, _on_alarm)
+        _installed = True
     _armed = when
     signal.setitimer(signal.ITIMER_REAL, max(when - monotonic(), 1e-4), _REFIRE)
 
@@ -235,8 +241,5 @@ def _disarm() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-#: Frames in which an interrupt must not be raised: the guard's own bookkeeping.
-_OWN_CODE = frozenset(
-    f.__code__
-    for f in (interruptible.__enter__, interruptible.__exit__, interrupt_running, _on_alarm, _earliest, _schedule, _arm, _disarm)
-)
+#: Frames in which an interrupt must not be raised: the guards' own bookkeeping.
+_OWN_CODE = frozenset(f.__code__ for f in (interruptible.__enter__, interruptible.__exit__, interrupt_running, _on_alarm, _earliest, _arm, _disarm))

@@ -183,6 +183,7 @@ class Function(Node):
         self._api = _NodeAPI(self)
         self._env = _Env()
         self._timeout = self.props.timeout
+        self._guard = interruptible(self._timeout, name="function")
         if inspect.iscoroutinefunction(self._func):
             self._set_handler(self._on_input_async)
 
@@ -190,7 +191,7 @@ class Function(Node):
         return (msg, self._api, self.context, self.flow_context, self.global_context, self._env)
 
     def on_input(self, msg: Msg) -> Output:
-        with interruptible(self._timeout, name="function"):
+        with self._guard:
             out = self._func(*self._args(AttrDict(msg)))
         return _unwrap(out)
 
