@@ -3,6 +3,7 @@
     FlowwireError
     ├── FlowError          a flow document is wrong; carries every Problem found
     └── NodeError          a node could not handle a message; carries the msg
+        ├── BodyTimeout    user code ran past its timeout (runtime.interruptible)
         └── (node families subclass this, e.g. the OpenAI API error)
 
 A flow document is checked as a whole before anything starts, so FlowError

@@ -33,7 +33,8 @@ Limits, inherent in the mechanism:
 - C code that does not return to the interpreter (a huge regex match,
   `sum(range(10**10))`) is interrupted when it returns; blocking calls that
   a signal interrupts (`time.sleep`, socket reads) stop at once;
-- while a timed body runs, SIGALRM and ITIMER_REAL belong to this module.
+- once a timed body has run or a shutdown interrupted one, SIGALRM and
+  ITIMER_REAL belong to this module.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ _stop: str | None = None
 _installed = False
 
 
-class interruptible:  # noqa: N801 - a context manager, named like contextlib.suppress
+class interruptible:  # a context manager, named like contextlib.suppress
     """Run a synchronous body so that its timeout or a shutdown signal can stop it.
 
         guard = interruptible(timeout, name="function")   # once, e.g. per node
@@ -178,7 +179,7 @@ def _stepped(coro: Coroutine[Any, Any, Any], timeout: float, name: str, deadline
                     return stop.value
             try:
                 value, error = (yield yielded), None
-            except BaseException as exc:  # cancellation and close() go into the coroutine, as `await` would
+            except BaseException as exc:  # noqa: BLE001 - cancellation and close() go into the coroutine, as `await` would
                 value, error = None, exc
     finally:
         coro.close()  # a no-op once it has finished; ends it when an interrupt landed between steps

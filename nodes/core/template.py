@@ -195,7 +195,7 @@ def compile_template(text: str) -> ParsedTemplate:
         info = exc.info
         line = f" (line {text.count(chr(10), 0, info.position) + 1})" if info is not None else ""
         raise NodeError(f"invalid mustache template: {exc}{line}") from None
-    except Exception as exc:  # pystache raises bare Exception for a malformed tag
+    except Exception as exc:  # noqa: BLE001 - pystache raises bare Exception for a malformed tag
         raise NodeError(f"invalid mustache template: {exc}") from None
 
 
