@@ -12,6 +12,7 @@ underscored modules and may change. Public modules besides this one:
 
 from ._engine import Runtime
 from ._errors import FlowError, FlowwireError, NodeError, Problem
+from ._interrupt import interruptible, interruptible_await
 from ._jsonata import Expression
 from ._jsonata import compile as compile_jsonata
 from ._messages import Msg, Output, clone, new_msgid
@@ -38,6 +39,8 @@ __all__ = [
     "check_files",
     "clone",
     "compile_jsonata",
+    "interruptible",
+    "interruptible_await",
     "new_msgid",
     "register",
 ]

@@ -3,6 +3,7 @@
     FlowwireError
     ├── FlowError          a flow document is wrong; carries every Problem found
     └── NodeError          a node could not handle a message; carries the msg
+        ├── BodyTimeout    user code ran past its timeout (runtime.interruptible)
         └── (node families subclass this, e.g. the OpenAI API error)
 
 A flow document is checked as a whole before anything starts, so FlowError
@@ -62,3 +63,7 @@ class NodeError(FlowwireError):
         super().__init__(message)
         self.msg = msg
         self.details = details
+
+
+class BodyTimeout(NodeError):
+    """User code (a function body) ran past its `timeout` and was interrupted; see `runtime.interruptible`."""

@@ -15,15 +15,17 @@ import re
 import signal
 import sys
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 from . import _logging, _registry
 from ._engine import Runtime
 from ._errors import FlowError, FlowwireError
 from ._gc import settle as settle_gc
+from ._interrupt import interrupt_running
 from ._validation import Graph, check_files
 
 log = logging.getLogger("flowwire")
@@ -78,36 +80,75 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run(graph: Graph) -> int:
-    runtime = Runtime(graph)
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
+#: The node error of a body stopped by SIGINT/SIGTERM (it reaches `catch` nodes like any error).
+STOP_MESSAGE = "interrupted: shutting down"
+
+
+def _handle_signals(runtime: Runtime, loop: asyncio.AbstractEventLoop, stopping: asyncio.Event) -> Callable[[], None]:
+    """Install SIGINT/SIGTERM handlers; returns the function that puts the previous ones back.
+
+    Python-level handlers (`signal.signal`) rather than `loop.add_signal_handler`,
+    whose callbacks run only once the loop regains control: a function body
+    stuck in a loop never gives it back. A Python handler runs in the main
+    thread between bytecodes (a signal sent to the process reaches the main
+    thread first on Linux), so it schedules the graceful stop on the loop and
+    raises into the body running inside `interruptible`, if any, which hands
+    control back to the loop for the drain.
+    """
     signals = 0
 
-    def on_signal(signum: int) -> None:
-        nonlocal signals
-        signals += 1
-        if signals > 1:
-            log.warning("second signal: exiting without draining")
-            os._exit(130)
+    def begin_stop(signum: int) -> None:
         log.info("%s received: stopping sources and draining in-flight messages", signal.Signals(signum).name)
         stopping.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal, sig)
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal signals
+        signals += 1
+        if signals > 1:
+            _exit_at_once(runtime)
+        loop.call_soon_threadsafe(begin_stop, signum)
+        interrupt_running(STOP_MESSAGE, frame)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def _exit_at_once(runtime: Runtime) -> NoReturn:
+    """The second signal: save what the file context stores hold, then end without draining."""
+    log.warning("second signal: exiting without draining")
     try:
-        await runtime.start()
-    except FlowError as exc:
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        runtime.contexts.flush_sync()
+    except Exception:
+        log.exception("saving the context stores before exiting failed")
+    finally:
+        os._exit(130)
+
+
+async def _run(graph: Graph) -> int:
+    runtime = Runtime(graph)
+    stopping = asyncio.Event()
+    restore_signals = _handle_signals(runtime, asyncio.get_running_loop(), stopping)
+    try:
+        try:
+            await runtime.start()
+        except FlowError as exc:
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            await runtime.stop()
+            return EXIT_INVALID
+        settle_gc()
+        log.info("flowwire running %d node(s) from %s", len(runtime.nodes), ", ".join(graph.files))
+        await stopping.wait()
         await runtime.stop()
-        return EXIT_INVALID
-    settle_gc()
-    log.info("flowwire running %d node(s) from %s", len(runtime.nodes), ", ".join(graph.files))
-    await stopping.wait()
-    await runtime.stop()
-    log.info("stopped cleanly")
-    return 0
+        log.info("stopped cleanly")
+        return 0
+    finally:
+        restore_signals()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

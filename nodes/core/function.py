@@ -5,6 +5,10 @@ returns what Node-RED's function returns (a msg, a list per port, or None).
 If the body uses `await` it becomes an `async def` automatically and the node
 runs it as an async handler; otherwise it is the synchronous fast path.
 Inside, `msg.payload` works beside `msg["payload"]`.
+
+Every call runs under `runtime.interruptible`, so Node-RED's `timeout`
+(seconds, 0 = none) stops a runaway body with a node error for `catch`, and
+a shutdown signal stops one that would otherwise keep the process deaf.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, clone, register
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, interruptible, interruptible_await, register
+
+from ._props import number_or_default
 
 
 class AttrDict(dict):  # type: ignore[type-arg]
@@ -137,6 +143,9 @@ class FunctionProps(NodeProps):
     outputs: int = Field(1, ge=0, description="number of output ports")
     initialize: str = Field("", description="body run once at start (same names, no msg)")
     finalize: str = Field("", description="body run once at close")
+    timeout: float = Field(0, ge=0, description="seconds a call may run before it is stopped with an error (0: no limit)")
+
+    _numbers = number_or_default("timeout")
 
 
 def _unwrap(value: Any) -> Any:
@@ -171,6 +180,8 @@ class Function(Node):
         self._func = compile_body(self.props.func, f"{self.id}.func")
         self._api = _NodeAPI(self)
         self._env = _Env()
+        self._timeout = self.props.timeout
+        self._guard = interruptible(self._timeout, name="function")
         if inspect.iscoroutinefunction(self._func):
             self.on_input = self._on_input_async  # type: ignore[method-assign]
 
@@ -178,19 +189,23 @@ class Function(Node):
         return (msg, self._api, self.context, self.flow_context, self.global_context, self._env)
 
     def on_input(self, msg: Msg) -> Output:
-        return _unwrap(self._func(*self._args(AttrDict(msg))))
+        with self._guard:
+            out = self._func(*self._args(AttrDict(msg)))
+        return _unwrap(out)
 
     async def _on_input_async(self, msg: Msg) -> Output:
-        return _unwrap(await self._func(*self._args(AttrDict(msg))))
+        return _unwrap(await interruptible_await(self._func(*self._args(AttrDict(msg))), self._timeout, name="function"))
 
     async def _run_hook(self, code: str, label: str) -> None:
+        """Run initialize/finalize; no timeout (as in Node-RED), but a shutdown signal can stop them."""
         if not code.strip():
             return
         hook = compile_body(code, f"{self.id}.{label}")
         try:
-            result = hook(*self._args(None))
-            if inspect.isawaitable(result):
-                await result
+            with interruptible(name=label):
+                result = hook(*self._args(None))
+            if inspect.iscoroutine(result):
+                await interruptible_await(result, name=label)
         except Exception as exc:
             raise NodeError(f"{label} code failed: {type(exc).__name__}: {exc}") from exc
 

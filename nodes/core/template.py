@@ -1,22 +1,37 @@
-"""template: render a mustache template (chevron) into a message or context property.
+"""template: render a mustache template into a message or context property.
 
-Node-RED renders with mustache.js, so values print the JavaScript way
-(`true`, `1` for 1.0, `a,b` for a list, `[object Object]`) and `{{x}}`
-escapes `& < > " ' / \\` =`. chevron prints Python's way and escapes fewer
-characters, so the message is handed to chevron through small views that
-print like JavaScript, and double-brace tags are rewritten at compile time
-into unescaped lookups that return already-escaped text. Names not found on
-the message fall back to `flow.x`, `flow[store].x`, `global.x` and `env.X`,
-as in Node-RED. chevron is imported where it is used, so flows without a
-template pay nothing for it at start-up.
+Node-RED renders with mustache.js through its own lookup, and pystache lets
+each part be replaced where it differs: parsing is pystache's (sections,
+inverted sections, `{{{x}}}`/`{{&x}}`, comments, `{{=<% %>=}}`), while name
+lookup, printing and escaping are supplied here so they follow mustache.js
+and Node-RED's template node:
+
+- names resolve as mustache.js resolves them: a dotted name is tried whole
+  against each enclosing section's value, then the message (so a name found
+  nowhere in a section falls back to the message); `length` and indices work
+  on lists and strings; `{{.}}` is the current value;
+- names not on the message fall back to `flow.x`, `flow[store].x`,
+  `global.x`, `global[store].x` and `env.X`, as in Node-RED; the message wins;
+- values print as `String(value)`: `true`, `2` for 2.0, `a,b` for a list,
+  `[object Object]`, nothing for null or a missing name;
+- `{{x}}` escapes `& < > " ' / \\` =` like mustache.js; with JSON output the
+  message's strings also get backslashes, newlines, tabs... escaped (outside sections,
+  as Node-RED does);
+- sections follow JavaScript truthiness (`{}` is true, NaN false) and a
+  `true` section does not change the current value;
+- partials (`{{>name}}`) render nothing: Node-RED passes mustache.js none.
+
+pystache is imported where it is used, so flows without a template pay
+nothing for it at start-up.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Literal
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import yaml
 from pydantic import Field
@@ -24,12 +39,17 @@ from pydantic import Field
 from runtime import Msg, Node, NodeError, NodeProps, register
 from runtime.properties import parse_path, set_path, split_store
 
-from ._jsvalues import format_number, to_string
+from ._jsvalues import to_string
 
-#: Appended to the key of a `{{name}}` tag: the view returns the value printed and HTML-escaped.
-_ESCAPED = "\x00e"
+if TYPE_CHECKING:
+    from pystache.parsed import ParsedTemplate
+    from pystache.renderengine import RenderEngine
+
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;", "/": "&#x2F;", "`": "&#x60;", "=": "&#x3D;"})
 _JSON_STRING = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\f": "\\f", "\b": "\\b"})
+#: Node-RED's context names: `flow.x`, `global[store].a.b`.
+_CONTEXT_NAME = re.compile(r"^(flow|global)(?:\[(\w+)\])?\.(.+)")
+_MISSING = object()
 
 
 class TemplateProps(NodeProps):
@@ -41,178 +61,164 @@ class TemplateProps(NodeProps):
     format: str = Field("handlebars", description="editor highlighting only")
 
 
-class _JSBool:
-    """A boolean that prints as `true`/`false` and stays falsy for sections."""
+class _TruthyDict(dict):  # type: ignore[type-arg]
+    """`{}` as a section value: true in JavaScript, false in Python."""
 
-    __slots__ = ("value",)
-    _CHEVRON_return_scope_when_falsy = True
-
-    def __init__(self, value: bool) -> None:
-        self.value = value
-
-    def __bool__(self) -> bool:
-        return self.value
-
-    def __str__(self) -> str:
-        return "true" if self.value else "false"
-
-
-class _JSFloat(float):
-    def __str__(self) -> str:
-        return format_number(self)
-
-
-class _View(Mapping[str, Any]):
-    """A dict seen through mustache.js eyes; `escape_strings` is Node-RED's JSON-output escaping."""
-
-    __slots__ = ("_data", "_json")
-
-    def __init__(self, data: dict[str, Any], json_strings: bool) -> None:
-        self._data = data
-        self._json = json_strings
-
-    def __getitem__(self, key: str) -> Any:
-        if key.endswith(_ESCAPED):
-            return _printed(self._data[key[: -len(_ESCAPED)]], self._json)
-        return _wrap(self._data[key], self._json)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
+    __slots__ = ()
 
     def __bool__(self) -> bool:
         return True
 
-    def __str__(self) -> str:
-        return "[object Object]"
+
+class _NaN(float):
+    """NaN as a section value: false in JavaScript, true in Python."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
 
 
-class _ListView(Sequence[Any]):
-    __slots__ = ("_data", "_json")
-
-    def __init__(self, data: list[Any], json_strings: bool) -> None:
-        self._data = data
-        self._json = json_strings
-
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
-        escaped = isinstance(key, str) and key.endswith(_ESCAPED)
-        if isinstance(key, str):
-            name = key[: -len(_ESCAPED)] if escaped else key
-            if not name.isdigit():
-                raise KeyError(key)
-            key = int(name)
-        value = self._data[key]
-        return _printed(value, self._json) if escaped else _wrap(value, self._json)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __str__(self) -> str:
-        return to_string(self._data)
+_EMPTY_OBJECT = _TruthyDict()
+_NAN = _NaN("nan")
 
 
-def _wrap(value: Any, json_strings: bool) -> Any:
-    if isinstance(value, str):
-        return value.translate(_JSON_STRING) if json_strings else value
-    if isinstance(value, bool):
-        return _JSBool(value)
-    if isinstance(value, float):
-        return _JSFloat(value)
+def _step(value: Any, part: str) -> Any:
+    """`value[part]` when mustache.js finds it there (an own or array property), else _MISSING."""
     if isinstance(value, dict):
-        return _View(value, json_strings)
-    if isinstance(value, list):
-        return _ListView(value, json_strings)
+        return value.get(part, _MISSING)
+    if isinstance(value, (list, str)):
+        if part == "length":
+            return len(value)
+        if part.isdigit() and (part == "0" or part[0] != "0") and int(part) < len(value):
+            return value[int(part)]
+    return _MISSING
+
+
+def _js_value(value: Any) -> Any:
+    """Python values whose truthiness is JavaScript's, strings for bytes (a Buffer prints as UTF-8)."""
+    if type(value) is dict and not value:
+        return _EMPTY_OBJECT
+    if type(value) is float and math.isnan(value):
+        return _NAN
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
     return value
 
 
-def _printed(value: Any, json_strings: bool) -> str:
-    """What `{{name}}` shows: String(value), HTML-escaped like mustache.js; nothing for null."""
-    if value is None:
-        return ""
-    text = to_string(value)
-    if json_strings and isinstance(value, str):
-        text = text.translate(_JSON_STRING)
-    return text.translate(_HTML)
+class _Scope:
+    """The context stack pystache renders against: the message, then each section's value."""
 
+    __slots__ = ("_json", "_node", "views")
 
-class _ContextScope(Mapping[str, Any]):
-    """The fallback scope: `flow`, `flow[store]`, `global`, `global[store]` and `env`."""
-
-    __slots__ = ("_node",)
-
-    def __init__(self, node: Node) -> None:
+    def __init__(self, msg: Msg, node: Node | None, json_strings: bool) -> None:
+        self.views: list[Any] = [msg]
         self._node = node
+        self._json = json_strings
 
-    def __getitem__(self, key: str) -> Any:
-        name, _, rest = key.partition("[")
-        store = rest.rstrip("]") or None if rest else None
-        if name == "flow":
-            return _ContextView(self._node.flow_context, store)
-        if name == "global":
-            return _ContextView(self._node.global_context, store)
-        if name == "env" and not rest:
-            return _EnvView()
-        raise KeyError(key)
+    def push(self, value: Any) -> None:
+        self.views.append(value)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(("flow", "global", "env"))
+    def pop(self) -> Any:
+        return self.views.pop()
 
-    def __len__(self) -> int:
-        return 3
+    def lookup(self, name: str) -> Any:
+        if name == ".":
+            return _js_value(self.views[-1])
+        parts = name.split(".") if name.find(".") > 0 else None
+        for view in reversed(self.views):
+            if parts is None:
+                value = view.get(name, _MISSING) if isinstance(view, dict) else _MISSING
+            else:
+                value = view
+                for part in parts:
+                    value = _step(value, part)
+                    if value is _MISSING:
+                        break
+            if value is not _MISSING:
+                if type(value) is str and self._json and len(self.views) == 1:
+                    return value.translate(_JSON_STRING)
+                return _js_value(value)
+        return self._fallback(name)
 
-
-class _ContextView(Mapping[str, Any]):
-    __slots__ = ("_ctx", "_store")
-
-    def __init__(self, ctx: Any, store: str | None) -> None:
-        self._ctx, self._store = ctx, store
-
-    def __getitem__(self, key: str) -> Any:
-        escaped = key.endswith(_ESCAPED)
-        name = key[: -len(_ESCAPED)] if escaped else key
-        value = self._ctx.get(name, store=self._store)
-        if value is None:
-            raise KeyError(key)
-        return _printed(value, False) if escaped else _wrap(value, False)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ctx.keys(self._store))
-
-    def __len__(self) -> int:
-        return len(self._ctx.keys(self._store))
-
-
-class _EnvView(Mapping[str, Any]):
-    __slots__ = ()
-
-    def __getitem__(self, key: str) -> Any:
-        escaped = key.endswith(_ESCAPED)
-        name = key[: -len(_ESCAPED)] if escaped else key
-        value = os.environ[name]
-        return value.translate(_HTML) if escaped else value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(os.environ)
-
-    def __len__(self) -> int:
-        return len(os.environ)
+    def _fallback(self, name: str) -> Any:
+        if self._node is None:
+            return None
+        if name.startswith("env."):
+            return os.environ.get(name[4:])
+        match = _CONTEXT_NAME.match(name)
+        if match is None:
+            return None
+        kind, store, field = match.groups()
+        context = self._node.flow_context if kind == "flow" else self._node.global_context
+        return _js_value(context.get(field, store=store))
 
 
-def compile_template(text: str) -> list[tuple[str, str]]:
-    """Tokenize once; `{{name}}` becomes an unescaped lookup of the pre-escaped value."""
-    from chevron.tokenizer import tokenize
+def _engine() -> RenderEngine:
+    """One pystache engine with mustache.js's lookup, printing, escaping and sections."""
+    global _ENGINE
+    if _ENGINE is None:
+        from pystache.renderengine import RenderEngine
 
-    tokens = []
-    for tag, key in tokenize(text):
-        if tag == "variable" and key != ".":
-            tokens.append(("no escape", key + _ESCAPED))
-        else:
-            tokens.append((tag, key))
-    return tokens
+        class Engine(RenderEngine):  # type: ignore[misc]
+            def fetch_section_data(self, context: _Scope, name: str) -> list[Any]:
+                value = context.lookup(name)
+                if not value:
+                    return []
+                if isinstance(value, list):
+                    return [_js_value(v) for v in value]
+                if value is True:
+                    return [context.views[-1]]  # mustache.js renders a `true` section in the current context
+                return [value]
+
+        _ENGINE = Engine(
+            literal=str,
+            escape=lambda text: text.translate(_HTML),
+            resolve_context=_Scope.lookup,
+            resolve_partial=lambda name: "",
+            to_str=lambda value: "" if value is None else to_string(value),
+        )
+    return _ENGINE
+
+
+_ENGINE: RenderEngine | None = None
+
+
+def compile_template(text: str) -> ParsedTemplate:
+    """Parse once; an invalid template is a NodeError naming the line."""
+    from pystache.parser import ParsingError, parse
+
+    _check_closed(text)
+    try:
+        return parse(text, raise_on_mismatch=True)
+    except ParsingError as exc:
+        info = exc.info
+        line = f" (line {text.count(chr(10), 0, info.position) + 1})" if info is not None else ""
+        raise NodeError(f"invalid mustache template: {exc}{line}") from None
+    except Exception as exc:  # noqa: BLE001 - pystache raises bare Exception for a malformed tag
+        raise NodeError(f"invalid mustache template: {exc}") from None
+
+
+def _check_closed(text: str) -> None:
+    """mustache.js rejects `{{` with no `}}` after it; pystache would print it as text.
+
+    Only checked with the default delimiters: after `{{=<% %>=}}` the
+    opening tag is something else.
+    """
+    if "{{=" in text:
+        return
+    opening = text.rfind("{{")
+    if opening > text.rfind("}}"):
+        raise NodeError(f"invalid mustache template: unclosed tag at line {text.count(chr(10), 0, opening) + 1}")
+
+
+def render(template: ParsedTemplate, msg: Msg, node: Node | None = None, json_strings: bool = False) -> str:
+    """Render over the message; with `node`, names not on it fall back to its flow/global context and env.
+
+    Without a node it is mustache.js over the message alone, as Node-RED's
+    trigger and http request nodes render `{{payload}}` in their properties.
+    """
+    return template.render(_engine(), _Scope(msg, node, json_strings))  # type: ignore[no-any-return]
 
 
 @register("template")
@@ -225,14 +231,12 @@ class Template(Node):
 
     @classmethod
     def check(cls, props: TemplateProps) -> list[tuple[str, str]]:
-        import chevron
-
         problems = []
         if props.syntax == "mustache" and props.template:
             try:
                 compile_template(props.template)
-            except chevron.ChevronError as exc:
-                problems.append(("template", f"invalid mustache template: {exc}"))
+            except NodeError as exc:
+                problems.append(("template", str(exc)))
         try:
             parse_path(split_store(props.field)[1])
         except Exception as exc:
@@ -242,7 +246,7 @@ class Template(Node):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         props = self.props
-        self._tokens = compile_template(props.template) if props.syntax == "mustache" and props.template else None
+        self._compiled = compile_template(props.template) if props.syntax == "mustache" and props.template else None
         self._json_strings = props.output == "json"
         if props.fieldType == "msg":
             self._keys = parse_path(props.field)
@@ -252,19 +256,14 @@ class Template(Node):
     def on_input(self, msg: Msg) -> Msg:
         props = self.props
         template: Any = props.template
-        tokens = self._tokens
+        compiled = self._compiled
         if not template and "template" in msg:
             template = msg["template"]
-            tokens = None
+            compiled = None
         if props.syntax == "mustache":
-            import chevron
-
-            if tokens is None:
-                try:
-                    tokens = compile_template(to_string(template) if template is not None else "")
-                except chevron.ChevronError as exc:
-                    raise NodeError(f"invalid mustache template: {exc}") from None
-            value: Any = chevron.render(tokens, scopes=[_View(msg, self._json_strings), _ContextScope(self)])
+            if compiled is None:
+                compiled = compile_template(to_string(template) if template is not None else "")
+            value: Any = render(compiled, msg, self, self._json_strings)
         else:
             value = template
         if props.output == "json":
@@ -284,10 +283,3 @@ class Template(Node):
         else:
             self.global_context.set(self._key, value, self._store)
         return msg
-
-
-def render(tokens: list[tuple[str, str]], msg: Msg) -> str:
-    """Render compiled tokens over the message alone (trigger's `{{payload}}` values)."""
-    import chevron
-
-    return chevron.render(tokens, scopes=[_View(msg, False)])

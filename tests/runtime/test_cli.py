@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from runtime import cli
+from runtime._context import Contexts
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -183,6 +184,88 @@ async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
         rc = await fw.finish(timeout=5)
     assert rc != 0, "a forced exit is not a clean one"
     assert any("second signal" in line for line in fw.stderr)
+
+
+SPIN_FOREVER = """
+  - {id: go, type: inject, once: true, onceDelay: 0, payload: spin, payloadType: str, wires: [spin]}
+  - id: spin
+    type: function
+    func: |
+      node.warn('spinning')
+      while True:
+          pass
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_a_signal_stops_a_function_body_stuck_in_a_loop(tmp_path: Path, sig: signal.Signals) -> None:
+    path = write_flow(tmp_path, "flow.yaml", "nodes:" + SPIN_FOREVER)
+    async with flowwire("run", str(path)) as fw:
+        await fw.wait_for(lambda: any("spinning" in line for line in fw.stderr), "the body to start spinning")
+        fw.send(sig)
+        rc = await fw.finish(timeout=10)
+    assert rc == 0, "\n".join(fw.stderr)
+    [error] = [line for line in fw.stderr if "[function:spin]" in line and "ERROR" in line]
+    assert "interrupted: shutting down" in error
+    assert any(f"{sig.name} received" in line for line in fw.stderr)
+    assert "stopped cleanly" in fw.stderr[-1]
+
+
+async def test_a_function_timeout_keeps_the_runtime_going(tmp_path: Path) -> None:
+    path = write_flow(
+        tmp_path,
+        "flow.yaml",
+        """
+nodes:
+  - {id: first, type: inject, once: true, onceDelay: 0, payload: spin, payloadType: str, wires: [f]}
+  - {id: second, type: inject, once: true, onceDelay: 0.1, payload: after, payloadType: str, wires: [f]}
+  - id: f
+    type: function
+    timeout: 0.2
+    func: |
+      while msg.payload == 'spin':
+          pass
+      return msg
+    wires: [[d]]
+  - {id: d, type: debug}
+""",
+    )
+    async with flowwire("run", str(path)) as fw:
+        await fw.wait_for(lambda: bool(fw.stdout), "the message after the runaway one")
+        fw.send(signal.SIGTERM)
+        rc = await fw.finish()
+    assert rc == 0
+    assert fw.stdout == ["[d] payload: after"]
+    assert any("[function:f]" in line and "function timed out after 0.2 s" in line for line in fw.stderr)
+
+
+@pytest.mark.skipif(not hasattr(Contexts, "flush_sync"), reason="Contexts.flush_sync (saving file context stores synchronously) is not on this branch yet")
+async def test_a_second_signal_saves_file_context_before_exiting(tmp_path: Path) -> None:
+    store = tmp_path / "context"
+    path = write_cli_flow(
+        tmp_path,
+        """
+  - {id: burst, type: cli-burst, count: 1, wires: [keep]}
+  - id: keep
+    type: function
+    func: |
+      flow.set('kept', 'value')
+      node.warn('kept')
+      return msg
+    wires: [[stuck]]
+  - {id: stuck, type: cli-stuck}
+""",
+        settings=f"{{drainTimeout: 60, contextStorage: {{default: {{module: file, dir: '{store}', flushInterval: 3600}}}}}}",
+    )
+    async with flowwire("run", str(path)) as fw:
+        await fw.wait_for(lambda: any("kept" in line for line in fw.stderr), "the context value to be set")
+        fw.send(signal.SIGTERM)
+        await fw.wait_for(lambda: any("SIGTERM received" in line for line in fw.stderr), "the first signal to be handled")
+        fw.send(signal.SIGTERM)
+        rc = await fw.finish(timeout=5)
+    assert rc != 0
+    saved = [json.loads(p.read_text()) for p in store.glob("*.json")]
+    assert {"kept": "value"} in saved, "the file store was written before the forced exit"
 
 
 async def test_env_file_values_are_substituted(tmp_path: Path) -> None:

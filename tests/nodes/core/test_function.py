@@ -189,6 +189,79 @@ async def test_an_async_body_can_send_while_it_works() -> None:
     assert [m["payload"] for m in msgs] == ["started", "finished"]
 
 
+# -- timeout ----------------------------------------------------------------------------------------
+
+
+def with_catch(code: str, **props: Any) -> list[dict[str, Any]]:
+    return [*function(code, **props), {"id": "c", "type": "catch", "z": "t", "wires": [["caught"]]}, {"id": "caught", "type": "test-sink", "z": "t"}]
+
+
+#: Spins for 3 s (not forever, so that a broken timeout fails the test rather than hanging it).
+RUNAWAY = """
+import time
+end = time.monotonic() + 3
+if msg.payload == 'spin':
+    while time.monotonic() < end:
+        pass
+return msg
+"""
+
+
+async def test_a_runaway_body_times_out_to_catch_and_the_next_message_goes_through() -> None:
+    async with run_flow(with_catch(RUNAWAY, timeout=0.2)) as flow:
+        await flow.inject("f", {"payload": "spin", "topic": "first"})
+        [caught] = await flow.received("caught")
+        await flow.inject("f", {"payload": "fine"})
+        [out] = await flow.received("out0")
+    assert caught["error"]["message"] == "function timed out after 0.2 s"
+    assert caught["error"]["source"]["id"] == "f"
+    assert (caught["payload"], caught["topic"]) == ("spin", "first"), "the msg reaches catch intact"
+    assert out["payload"] == "fine"
+
+
+@pytest.mark.parametrize(
+    ("what", "code"),
+    [
+        ("a blocking sleep", "import time\ntime.sleep(3)\nreturn msg"),
+        ("a loop that catches Exception", "import time\nend = time.monotonic() + 3\nwhile time.monotonic() < end:\n    try:\n        sum(range(100))\n    except Exception:\n        pass\nreturn msg"),
+        ("a runaway loop after an await", "import asyncio, time\nawait asyncio.sleep(0)\nend = time.monotonic() + 3\nwhile time.monotonic() < end:\n    pass\nreturn msg"),
+        ("a long await", "import asyncio\nawait asyncio.sleep(3)\nreturn msg"),
+    ],
+)
+async def test_the_timeout_stops(what: str, code: str) -> None:
+    async with run_flow(with_catch(code, timeout=0.1)) as flow:
+        await flow.inject("f", {"payload": what})
+        [caught] = await flow.received("caught")
+        await flow.idle()
+    assert caught["error"]["message"] == "function timed out after 0.1 s", what
+    assert caught["payload"] == what
+
+
+async def test_bodies_within_their_timeout_are_not_disturbed_by_earlier_deadlines() -> None:
+    # Five calls of 0.1 s under a 0.3 s timeout: the later ones run past the first one's deadline.
+    code = "import time\ntime.sleep(0.1)\nreturn msg"
+    async with run_flow(with_catch(code, timeout=0.3)) as flow:
+        for i in range(5):
+            await flow.inject("f", {"payload": i})
+        msgs = await flow.received("out0", count=5)
+        await flow.idle()
+        assert flow.node("caught").messages == []
+    assert [m["payload"] for m in msgs] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("", 0), (None, 0), ("0", 0), ("1.5", 1.5), (2, 2)])
+def test_timeout_reads_like_node_red(raw: Any, seconds: float) -> None:
+    runtime = build(function("return msg", timeout=raw))
+    assert runtime.graph.nodes["f"].props.timeout == seconds
+
+
+def test_a_negative_timeout_is_a_validation_error() -> None:
+    with pytest.raises(FlowError) as info:
+        build(function("return msg", timeout=-1))
+    [problem] = info.value.problems
+    assert (problem.node_id, problem.field) == ("f", "timeout")
+
+
 # -- validation -----------------------------------------------------------------------------------
 
 

@@ -1,13 +1,19 @@
-"""template: mustache (chevron) with Node-RED's lookups, mustache.js printing and escaping."""
+"""template: mustache (pystache) with Node-RED's lookups, mustache.js printing and escaping."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runtime import FlowError
+from nodes.core.template import compile_template, render
+from runtime import FlowError, NodeError
 from runtime.testing import build, run_flow
+
+#: What Node-RED's template node rendered (mustache.js through its lookup); fixtures/record_mustache.py writes it.
+RECORDED = json.loads((Path(__file__).parent / "fixtures" / "mustache-cases.json").read_text(encoding="utf-8"))
 
 
 def template_flow(template: str, **props: Any) -> list[dict[str, Any]]:
@@ -45,6 +51,15 @@ async def rendered(template: str, msg: dict[str, Any], **props: Any) -> Any:
 )
 async def test_mustache(template: str, msg: dict[str, Any], expected: str) -> None:
     assert await rendered(template, msg) == expected
+
+
+@pytest.mark.parametrize("case", RECORDED["cases"], ids=lambda case: f"{case['template']!r}{' json' if case['json'] else ''}")
+def test_renders_what_node_red_renders(case: dict[str, Any]) -> None:
+    if "error" in case:
+        with pytest.raises(NodeError, match="invalid mustache template"):
+            compile_template(case["template"])
+    else:
+        assert render(compile_template(case["template"]), RECORDED["msg"], json_strings=case["json"]) == case["rendered"]
 
 
 async def test_flow_global_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,3 +124,4 @@ def test_broken_template_is_a_validation_error() -> None:
         build(template_flow("{{#open}} never closed"))
     [problem] = info.value.problems
     assert (problem.node_id, problem.field) == ("t", "template")
+    assert "{{#open}}" in problem.message and "(line 1)" in problem.message
