@@ -152,7 +152,7 @@ async def test_the_async_example_runs_concurrency_requests_at_once(tmp_path: Pat
 # -- the source example: numbers.py ------------------------------------------------------------
 
 
-@register("test-gate")
+@register("example-slow-gate")
 class Gate(Node):
     """A slow downstream: each message waits until the test opens the gate."""
 
@@ -171,7 +171,7 @@ async def test_the_source_example_is_held_back_by_a_slow_downstream(tmp_path: Pa
     load_example(tmp_path, "numbers.py")
     nodes = [
         {"id": "src", "type": "numbers", "count": "10", "wires": [["gate"]]},
-        {"id": "gate", "type": "test-gate", "wires": [["out"]]},
+        {"id": "gate", "type": "example-slow-gate", "wires": [["out"]]},
         {"id": "out", "type": "test-sink"},
     ]
     async with run_flow(nodes) as flow:
