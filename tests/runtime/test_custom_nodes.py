@@ -9,6 +9,7 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
+from _http_server import serve
 from aiohttp import web
 
 from runtime import FlowError, Msg, Node, Runtime, _registry, check_files, register
@@ -118,15 +119,8 @@ async def lookup_server() -> AsyncIterator[tuple[str, dict[str, int]]]:
 
     app = web.Application()
     app.router.add_get("/things/{name}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/things", seen
-    finally:
-        await runner.cleanup()
+    async with serve(app) as base:
+        yield f"{base}/things", seen
 
 
 async def test_the_async_example_runs_concurrency_requests_at_once(tmp_path: Path, lookup_server: tuple[str, dict[str, int]]) -> None:
