@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, StringConstraints
 from pydantic_core import PydanticUseDefault
 
 T = TypeVar("T")
@@ -116,13 +116,35 @@ def _json(value: Any) -> Any:
 
 
 BlankIsDefault = BeforeValidator(_blank_is_default)
-#: `Annotated[str, lenient.BlankIsDefault]` for any type: `""`/null/white space take the default.
-Blank = Annotated[T, BlankIsDefault]
-Bool = Annotated[bool, BeforeValidator(_bool)]
-Int = Annotated[int, BeforeValidator(_number)]
-Float = Annotated[float, BeforeValidator(_number)]
-OptInt = Annotated[int | None, BeforeValidator(_number)]
-OptFloat = Annotated[float | None, BeforeValidator(_number)]
+
+#: What the JSON schema (`flowwire schema`) accepts for each type: the forms the editor writes, not only the result.
+def _any_case(word: str) -> str:
+    """JSON Schema patterns have no case-insensitive flag."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+_BOOL_TEXT = r"^\s*(" + "|".join(_any_case(w) for w in sorted(_TRUE | _FALSE)) + r")?\s*$"
+_NUMBER_TEXT = r"^\s*$|^\s*[+-]?(Infinity|\d|\.\d)"
+_BOOL_INPUT: Any = Union[bool, float, Annotated[str, StringConstraints(pattern=_BOOL_TEXT)], None]
+_NUMBER_INPUT: Any = Union[float, Annotated[str, StringConstraints(pattern=_NUMBER_TEXT)], None]
+
+if TYPE_CHECKING:
+    Blank = Annotated[T, BlankIsDefault]
+else:
+
+    class _Blank:
+        """`Blank[T]`: T, where `""`/null/white space take the default (the schema accepts those too)."""
+
+        def __getitem__(self, tp: Any) -> Any:
+            return Annotated[tp, BeforeValidator(_blank_is_default, json_schema_input_type=Union[tp, Literal[""], None])]
+
+    Blank = _Blank()
+
+Bool = Annotated[bool, BeforeValidator(_bool, json_schema_input_type=_BOOL_INPUT)]
+Int = Annotated[int, BeforeValidator(_number, json_schema_input_type=_NUMBER_INPUT)]
+Float = Annotated[float, BeforeValidator(_number, json_schema_input_type=_NUMBER_INPUT)]
+OptInt = Annotated[int | None, BeforeValidator(_number, json_schema_input_type=_NUMBER_INPUT)]
+OptFloat = Annotated[float | None, BeforeValidator(_number, json_schema_input_type=_NUMBER_INPUT)]
 Json = Annotated[Any, BeforeValidator(_json)]
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runtime import Msg, Node, NodeError, NodeProps, clone, register
+from runtime import Msg, Node, NodeError, NodeProps, clone, lenient, register
 from runtime.properties import Getter, compile_setter, compile_value, delete_path, get_path, parse_path, set_path, split_store
 
 from ._jsvalues import is_number, regex, to_string
@@ -29,7 +29,7 @@ class ChangeRule(BaseModel):
     tot: str = "str"
     from_: Any = Field("", alias="from")
     fromt: str = "str"
-    dc: bool = Field(False, description="deep-copy a value taken from msg")
+    dc: lenient.Bool = Field(False, description="deep-copy a value taken from msg")
 
 
 class ChangeProps(NodeProps):
@@ -39,7 +39,7 @@ class ChangeProps(NodeProps):
     property: str = Field("", description="legacy Node-RED field, ignored (use rules)")
     legacy_from: Any = Field("", alias="from", description="legacy Node-RED field, ignored (use rules)")
     legacy_to: Any = Field("", alias="to", description="legacy Node-RED field, ignored (use rules)")
-    reg: bool = Field(False, description="legacy Node-RED field, ignored (use rules)")
+    reg: lenient.Bool = Field(False, description="legacy Node-RED field, ignored (use rules)")
 
 
 def _target(scope: str, path: str) -> tuple[Callable[[Msg, Node], Any], Callable[[Msg, Node, Any], None], Callable[[Msg, Node], None]]:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from runtime import Msg, Node, NodeProps, compile_jsonata, register
+from runtime import Msg, Node, NodeProps, compile_jsonata, lenient, register
 from runtime.properties import get_path, parse_path
 from runtime.secrets import scrub
 
@@ -18,10 +18,10 @@ log = logging.getLogger("flowwire.debug")
 
 
 class DebugProps(NodeProps):
-    active: bool = True
-    tosidebar: bool = Field(True, description="print to stdout (Node-RED's debug sidebar)")
-    console: bool = Field(False, description="also write to the log")
-    tostatus: bool = Field(False, description="show the value as the node status")
+    active: lenient.Bool = True
+    tosidebar: lenient.Bool = Field(True, description="print to stdout (Node-RED's debug sidebar)")
+    console: lenient.Bool = Field(False, description="also write to the log")
+    tostatus: lenient.Bool = Field(False, description="show the value as the node status")
     complete: str = Field("false", description="'false'/'payload': msg.payload; 'true': the whole msg; else a property path or JSONata")
     targetType: Literal["msg", "full", "jsonata"] | None = None
     statusVal: str = Field("", description="Node-RED's status property; accepted, the status shows the output")

@@ -23,10 +23,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from runtime import Held, Msg, Node, NodeError, NodeProps, Output, register
+from runtime import Held, Msg, Node, NodeError, NodeProps, Output, lenient, register
 
 from ._jsvalues import parse_float
-from ._props import blank_is_default, text_boolean
 
 _TIME_UNITS = {"milliseconds": 0.001, "seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 _RATE_UNITS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
@@ -37,20 +36,17 @@ class DelayProps(NodeProps):
     pauseType: Literal["delay", "delayv", "random", "rate", "queue", "timed"] = Field(
         "delay", description="delay, delayv (msg.delay), random, rate (all messages), queue / timed (per topic)"
     )
-    timeout: float = Field(5, description="delay for 'delay'; default for 'delayv'")
+    timeout: lenient.Float = Field(5, description="delay for 'delay'; default for 'delayv'")
     timeoutUnits: Literal["milliseconds", "seconds", "minutes", "hours", "days"] = "seconds"
-    rate: float = Field(1, description="messages per nbRateUnits rateUnits")
-    nbRateUnits: float = 1
+    rate: lenient.Float = Field(1, description="messages per nbRateUnits rateUnits")
+    nbRateUnits: lenient.Float = 1
     rateUnits: Literal["second", "minute", "hour", "day"] = "second"
-    randomFirst: float = 1
-    randomLast: float = 5
+    randomFirst: lenient.Float = 1
+    randomLast: lenient.Float = 5
     randomUnits: Literal["milliseconds", "seconds", "minutes", "hours", "days"] = "seconds"
-    drop: bool = Field(False, description="rate: drop intermediate messages instead of queueing them")
-    allowrate: bool = Field(False, description="rate/queue/timed: msg.rate (ms) overrides the rate")
-    outputs: int = Field(1, description="2: dropped messages leave on a second output")
-
-    _blanks = blank_is_default("timeout", "rate", "nbRateUnits", "randomFirst", "randomLast")
-    _booleans = text_boolean("drop", "allowrate")
+    drop: lenient.Bool = Field(False, description="rate: drop intermediate messages instead of queueing them")
+    allowrate: lenient.Bool = Field(False, description="rate/queue/timed: msg.rate (ms) overrides the rate")
+    outputs: lenient.Int = Field(1, description="2: dropped messages leave on a second output")
 
 
 @dataclass(slots=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from runtime import Msg, Node, NodeProps, register
+from runtime import Msg, Node, NodeProps, lenient, register
 
 
 class CatchProps(NodeProps):
     scope: list[str] | Literal["group"] | None = None
-    uncaught: bool = False
+    uncaught: lenient.Bool = False
 
 
 @register("catch")
@@ -40,7 +40,7 @@ class Status(Node):
 
 class CompleteProps(NodeProps):
     scope: list[str] = []
-    uncaught: bool = False
+    uncaught: lenient.Bool = False
 
 
 @register("complete")

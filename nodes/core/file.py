@@ -21,10 +21,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, clone, new_msgid, register
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, lenient, new_msgid, register
 from runtime.properties import PathError, compile_value
 
-from ._props import blank_is_default
 from ._text import json_text
 
 #: iconv-lite names Node-RED offers that Python spells differently.
@@ -51,9 +50,7 @@ def _os_error(exc: OSError) -> dict[str, Any]:
 class _FileNameProps(NodeProps):
     filename: str = Field("", description="file name (or the msg property / env var holding it, per filenameType)")
     filenameType: Literal["str", "msg", "env", "jsonata", ""] = Field("", description="str, msg, env or jsonata; '' = Node-RED < 3 (blank name means msg.filename)")
-    encoding: str = Field("none", description="text encoding (iconv-lite names: none = utf8, latin1, utf16le, win1252 ...)")
-
-    _blanks = blank_is_default("encoding")
+    encoding: lenient.Blank[str] = Field("none", description="text encoding (iconv-lite names: none = utf8, latin1, utf16le, win1252 ...)")
 
 
 class _FileNode(Node):
@@ -106,8 +103,8 @@ class _FileNode(Node):
 
 
 class FileProps(_FileNameProps):
-    appendNewline: bool = Field(True, description="add a newline after each payload (not after a buffer)")
-    createDir: bool = Field(False, description="create the directory if it does not exist")
+    appendNewline: lenient.Bool = Field(True, description="add a newline after each payload (not after a buffer)")
+    createDir: lenient.Bool = Field(False, description="create the directory if it does not exist")
     overwriteFile: Literal["true", "false", "delete"] = Field("false", description="true: overwrite; false: append; delete: delete the file")
 
     @field_validator("overwriteFile", mode="before")
@@ -193,9 +190,9 @@ class _DirError(OSError):
 
 class FileInProps(_FileNameProps):
     format: Literal["utf8", "lines", "", "stream"] = Field("utf8", description="utf8: one string; lines: a message per line; '': one buffer; stream: 64 KiB buffer chunks")
-    chunk: bool = False
-    sendError: bool | None = Field(None, description="also send a message (without payload, with msg.error) on a read error; default true for old flows")
-    allProps: bool = Field(False, description="lines/stream: copy every property of the input message into each output")
+    chunk: lenient.Bool = False
+    sendError: lenient.Blank[bool | None] = Field(None, description="also send a message (without payload, with msg.error) on a read error; default true for old flows")
+    allProps: lenient.Bool = Field(False, description="lines/stream: copy every property of the input message into each output")
 
 
 #: Node.js's default read-stream chunk (highWaterMark) is 64 KiB; `stream` format mirrors it.

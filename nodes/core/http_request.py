@@ -26,11 +26,10 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runtime import ConfigRef, Msg, Node, NodeError, NodeProps, Output, register
+from runtime import ConfigRef, Msg, Node, NodeError, NodeProps, Output, lenient, register
 from runtime.properties import PathError, get_path
 
 from ._jsvalues import to_string
-from ._props import blank_is_default
 from ._text import json_text
 
 if TYPE_CHECKING:
@@ -52,22 +51,20 @@ class HeaderRule(BaseModel):
 
 
 class HttpRequestProps(NodeProps):
-    method: str = Field("GET", description="GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, or 'use' for msg.method")
+    method: lenient.Blank[str] = Field("GET", description="GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, or 'use' for msg.method")
     url: str = Field("", description="request URL; {{mustache}} renders against msg; blank: msg.url")
     ret: Literal["txt", "bin", "obj"] = Field("txt", description="txt: UTF-8 string; bin: bytes; obj: parsed JSON")
     paytoqs: Literal["ignore", "query", "body"] | bool = Field("ignore", description="GET: ignore msg.payload, append it as query string, or send it as body")
     headers: list[HeaderRule] = Field(default_factory=list, description="headers to add/replace (blank value removes)")
     tls: Annotated[str, ConfigRef("tls-config", optional=True)] = Field("", description="id of a tls-config node")
-    persist: bool = Field(False, description="(accepted; connections are always pooled)")
+    persist: lenient.Bool = Field(False, description="(accepted; connections are always pooled)")
     proxy: str = Field("", description="(not supported: proxies come from HTTP_PROXY / HTTPS_PROXY / NO_PROXY)")
     insecureHTTPParser: bool = False
     authType: Literal["basic", "digest", "bearer", ""] = Field("basic", description="how user/password (credentials) are sent")
-    senderr: bool = Field(False, description="send errors only to catch nodes (otherwise also on the output)")
+    senderr: lenient.Bool = Field(False, description="send errors only to catch nodes (otherwise also on the output)")
     reqTimeout: float | str | None = Field(None, description="request timeout, ms (default: settings.httpRequestTimeout or 120000)")
     user: str = Field("", description="credentials: user name")
     password: str = Field("", description="credentials: password, or the bearer token")
-
-    _blanks = blank_is_default("method")
 
 
 def _qs_escape(value: str) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from runtime import Msg, Node, NodeProps, register
+from runtime import Msg, Node, NodeProps, lenient, register
 from runtime.properties import Getter, compile_value, parse_path, set_path
 
 
@@ -28,15 +28,10 @@ class InjectProps(NodeProps):
     payload: Any = Field("", description="value of msg.payload (Node-RED keeps it outside props)")
     payloadType: str = Field("date", description="str/num/bool/json/date/env/flow/global/jsonata/bin")
     topic: str = ""
-    once: bool = Field(False, description="inject once after start")
-    onceDelay: float = Field(0.1, description="seconds to wait before the first injection")
-    repeat: float = Field(0, description="seconds between injections; 0 = no repeat")
+    once: lenient.Bool = Field(False, description="inject once after start")
+    onceDelay: lenient.Float = Field(0.1, description="seconds to wait before the first injection")
+    repeat: lenient.Float = Field(0, description="seconds between injections; 0 = no repeat")
     crontab: str = Field("", description="cron expression (5 fields); overrides repeat")
-
-    @field_validator("repeat", "onceDelay", mode="before", json_schema_input_type=float | Literal[""] | None)
-    @classmethod
-    def _blank_is_zero(cls, value: Any) -> Any:
-        return 0 if value in ("", None) else value
 
 
 def _getters(props: InjectProps) -> list[tuple[tuple[Any, ...], Getter]]:

@@ -22,9 +22,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from runtime import Held, Msg, Node, NodeError, NodeProps, NodeRef, Output, clone, register
+from runtime import Held, Msg, Node, NodeError, NodeProps, NodeRef, Output, clone, lenient, register
 
-from ._props import blank_is_default, number_or_default
 
 
 
@@ -55,10 +54,8 @@ class LinkIn(Node):
 
 
 class LinkOutProps(NodeProps):
-    mode: Literal["link", "return"] = Field("link", description="link: send to the link in nodes in links; return: reply to the calling link call")
+    mode: lenient.Blank[Literal["link", "return"]] = Field("link", description="link: send to the link in nodes in links; return: reply to the calling link call")
     links: Annotated[LinkIds, NodeRef("link in")] = Field(default_factory=list, description="ids of link in nodes (mode link)")
-
-    _blanks = blank_is_default("mode")
 
 
 @register("link out")
@@ -105,11 +102,8 @@ class LinkOut(Node):
 
 class LinkCallProps(NodeProps):
     links: Annotated[LinkIds, NodeRef("link in")] = Field(default_factory=list, description="the link in node to call (static); the first one is used")
-    linkType: Literal["static", "dynamic"] = Field("static", description="dynamic: msg.target names the link in (by id or name)")
-    timeout: float = Field(30, description="seconds to wait for the return; 0 or less waits forever")
-
-    _blanks = blank_is_default("linkType")
-    _numbers = number_or_default("timeout")
+    linkType: lenient.Blank[Literal["static", "dynamic"]] = Field("static", description="dynamic: msg.target names the link in (by id or name)")
+    timeout: lenient.Float = Field(30, description="seconds to wait for the return; 0 or less waits forever")
 
 
 @dataclass(slots=True)

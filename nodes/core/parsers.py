@@ -18,11 +18,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, clone, new_msgid, register
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, lenient, new_msgid, register
 from runtime.properties import get_path, parse_path, set_path
 
 from ._jsvalues import normalise_number, parse_float, to_number, to_string
-from ._props import blank_is_default
 from ._text import json_text, unescape
 
 _MISSING: Any = object()
@@ -31,9 +30,7 @@ _MISSING: Any = object()
 class _PropertyProps(NodeProps):
     """Parsers convert one message property, `payload` unless told otherwise."""
 
-    property: str = Field("payload", description="the message property to convert")
-
-    _blanks = blank_is_default("property")
+    property: lenient.Blank[str] = Field("payload", description="the message property to convert")
 
 
 class _PropertyParser(Node):
@@ -60,7 +57,7 @@ class _PropertyParser(Node):
 
 class JsonProps(_PropertyProps):
     action: Literal["", "str", "obj"] = Field("", description="'': convert either way; str: always to a JSON string; obj: always to an object")
-    pretty: bool = Field(False, description="indent the JSON string (4 spaces)")
+    pretty: lenient.Bool = Field(False, description="indent the JSON string (4 spaces)")
 
 
 @register("json")
@@ -186,19 +183,17 @@ _RFC_KEEP_TEXT = re.compile(r"^ *(\+|-0\d|0\d)")
 
 class CsvProps(NodeProps):
     temp: str = Field("", description="column names, comma separated (blank: col1, col2, ... or the header row)")
-    sep: str = Field(",", description="field separator (\\t allowed)")
+    sep: lenient.Blank[str] = Field(",", description="field separator (\\t allowed)")
     quo: str = Field('"', description="quote character")
     hdrin: bool | str = Field(False, description="first row of the input holds the column names")
     hdrout: Literal["none", "all", "once", ""] | bool = Field("none", description="header row in output: none, all (every message) or once (until msg.reset)")
     multi: Literal["one", "mult"] = Field("one", description="one: a message per row; mult: one message with an array of rows")
     ret: str = Field("\\n", description="line ending of the CSV output")
     skip: int | str = Field(0, description="lines to skip at the start of the input")
-    strings: bool = Field(True, description="parse numerical values as numbers")
-    include_empty_strings: bool = Field(False, description="keep empty strings in the output objects")
-    include_null_values: bool = Field(False, description="keep null (empty) values in the output objects")
+    strings: lenient.Bool = Field(True, description="parse numerical values as numbers")
+    include_empty_strings: lenient.Bool = Field(False, description="keep empty strings in the output objects")
+    include_null_values: lenient.Bool = Field(False, description="keep null (empty) values in the output objects")
     spec: str = Field("", description="Node-RED 4 parser choice ('rfc' or legacy ''); flowwire always parses RFC 4180")
-
-    _blanks = blank_is_default("sep", "include_empty_strings", "include_null_values")
 
 
 def _clean_columns(text: str) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import Msg, Node, NodeProps, register
+from runtime import Msg, Node, NodeProps, lenient, register
 from runtime.properties import PathError, get_path, parse_path, set_path
 
 from ._jsvalues import UNDEFINED, normalise_number, round_half_up, to_number
@@ -21,7 +21,7 @@ class RangeProps(NodeProps):
     maxin: float = Field(description="input range end")
     minout: float = Field(description="output range start")
     maxout: float = Field(description="output range end")
-    round: bool = Field(False, description="round the result to the nearest integer (halves up, as Math.round)")
+    round: lenient.Bool = Field(False, description="round the result to the nearest integer (halves up, as Math.round)")
     property: str = Field("payload", description="the msg property to map")
 
     @field_validator("minin", "maxin", "minout", "maxout", mode="before")

@@ -14,21 +14,20 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import Msg, Node, NodeProps, clone, register
+from runtime import Msg, Node, NodeProps, clone, lenient, register
 from runtime.properties import PathError, get_path, parse_path
 
 from ._jsvalues import UNDEFINED, parse_float, strict_equals
-from ._props import blank_is_default
 
 
 class RbeProps(NodeProps):
-    func: Literal["rbe", "rbei", "deadband", "deadbandEq", "narrowband", "narrowbandEq"] = Field(
+    func: lenient.Blank[Literal["rbe", "rbei", "deadband", "deadbandEq", "narrowband", "narrowbandEq"]] = Field(
         "rbe", description="rbe: block unless changed; rbei: also ignore the first; deadband/narrowband: numeric bands"
     )
     gap: str = Field("0", description="band width; '10%' is a percentage of the last value")
     start: str = Field("", description="narrowband: the value to compare the first message against")
-    inout: Literal["in", "out"] = Field("out", description="compare with the last value received (in) or sent (out)")
-    septopics: bool = Field(True, description="remember values per topic")
+    inout: lenient.Blank[Literal["in", "out"]] = Field("out", description="compare with the last value received (in) or sent (out)")
+    septopics: lenient.Bool = Field(True, description="remember values per topic")
     property: str = Field("payload", description="the msg property to watch")
     topi: str = Field("topic", description="the msg property that names the topic")
 
@@ -36,8 +35,6 @@ class RbeProps(NodeProps):
     @classmethod
     def _text(cls, value: Any) -> Any:
         return "" if value is None else str(value)
-
-    _blanks = blank_is_default("func", "inout")
 
 
 def _same(a: Any, b: Any) -> bool:

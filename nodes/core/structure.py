@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime import Msg, Node, NodeProps, register
+from runtime import Msg, Node, NodeProps, lenient, register
 
 
 class TabProps(NodeProps):
     label: str = ""
-    disabled: bool = False
+    disabled: lenient.Bool = False
     info: str = ""
     env: list[dict[str, Any]] = []
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, clone, compile_jsonata, register
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, compile_jsonata, lenient, register
 from runtime.properties import Getter, PathError, compile_value, get_path, parse_path
 
 from ._jsvalues import UNDEFINED, less, less_or_equal, loose_equals, regex, to_number, to_string
@@ -61,25 +61,16 @@ class SwitchRule(BaseModel):
     vt: str | None = None
     v2: Any = None
     v2t: str | None = None
-    case: bool = Field(False, description="regex: ignore case")
-
-
-def _truthy(value: Any) -> bool:
-    return str(value).strip().lower() not in ("false", "0", "")
+    case: lenient.Bool = Field(False, description="regex: ignore case")
 
 
 class SwitchProps(NodeProps):
     property: str = Field("payload", description="what to test: a msg path, context key, env name or JSONata expression")
     propertyType: str = Field("msg", description="msg, flow, global, env or jsonata")
     rules: list[SwitchRule] = Field(default_factory=list)
-    checkall: bool = Field(True, description='"true": send to every matching output; "false": stop at the first match')
-    repair: bool = Field(False, description="rebuild msg.parts per output for sequences")
+    checkall: lenient.Bool = Field(True, description='"true": send to every matching output; "false": stop at the first match')
+    repair: lenient.Bool = Field(False, description="rebuild msg.parts per output for sequences")
     outputs: int | None = None
-
-    @field_validator("checkall", "repair", mode="before")
-    @classmethod
-    def _js_boolean(cls, value: Any) -> bool:
-        return value if isinstance(value, bool) else _truthy(value)
 
 
 Value = Callable[[Msg, "Switch", bool], Any]
@@ -259,26 +250,51 @@ class _Rule:
     v2: Value
 
 
-def _compile_rule(rule: SwitchRule, index: int) -> _Rule:
-    return _Rule(rule.t == "else", _operator(rule, index), _value(rule, False), _value(rule, True))
-
-
-def _rule_problems(rule: SwitchRule, index: int) -> list[tuple[str, str]]:
+def _compile_rule(rule: SwitchRule, index: int, problems: list[tuple[str, str]]) -> _Rule | None:
+    """The rule as callables, or None with its problems added (located at the rule's field)."""
     where = f"rule {index + 1} ({rule.t})"
     if rule.t not in RULE_TYPES:
-        return [(f"rules.{index}.t", f"rule {index + 1}: unknown rule type {rule.t!r} (expected one of {', '.join(RULE_TYPES)})")]
-    if rule.t == "regex" and rule.vt in (None, "str", "string"):
-        try:
-            regex(to_string(rule.v if rule.v is not None else ""), rule.case)
-        except re.error as exc:
-            return [(f"rules.{index}.v", f"{where}: invalid regular expression {rule.v!r}: {exc}")]
-    problems = []
+        problems.append((f"rules.{index}.t", f"rule {index + 1}: unknown rule type {rule.t!r} (expected one of {', '.join(RULE_TYPES)})"))
+        return None
+    try:
+        test = _operator(rule, index)
+    except re.error as exc:
+        problems.append((f"rules.{index}.v", f"{where}: invalid regular expression {rule.v!r}: {exc}"))
+        return None
+    values: list[Value] = []
     for second in (False, True):
         try:
-            _value(rule, second)
+            values.append(_value(rule, second))
         except Exception as exc:
             problems.append((f"rules.{index}.{'v2' if second else 'v'}", f"{where}: {exc}"))
-    return problems
+    if len(values) < 2:
+        return None
+    return _Rule(rule.t == "else", test, values[0], values[1])
+
+
+@dataclass(slots=True)
+class _Compiled:
+    """The settings turned into callables by one step, so `check` reports exactly what `__init__` would build."""
+
+    get: Callable[[Msg, Node], Any]
+    rules: list[_Rule]
+    problems: list[tuple[str, str]]
+
+
+def _undefined(msg: Msg, node: Node) -> Any:
+    """Stands in for the property getter when the property is invalid (the problem is reported instead)."""
+    return UNDEFINED
+
+
+def _compile(props: SwitchProps) -> _Compiled:
+    problems: list[tuple[str, str]] = []
+    get: Callable[[Msg, Node], Any] = _undefined
+    try:
+        get = _property_getter(props)
+    except Exception as exc:
+        problems.append(("propertyType" if "property type" in str(exc) else "property", str(exc)))
+    rules = [_compile_rule(rule, index, problems) for index, rule in enumerate(props.rules)]
+    return _Compiled(get, [rule for rule in rules if rule is not None], problems)
 
 
 def _property_getter(props: SwitchProps) -> Callable[[Msg, Node], Any]:
@@ -311,21 +327,16 @@ class Switch(Node):
 
     @classmethod
     def check(cls, props: SwitchProps) -> list[tuple[str, str]]:
-        problems: list[tuple[str, str]] = []
-        try:
-            _property_getter(props)
-        except Exception as exc:
-            field_name = "propertyType" if "property type" in str(exc) else "property"
-            problems.append((field_name, str(exc)))
-        for index, rule in enumerate(props.rules):
-            problems.extend(_rule_problems(rule, index))
-        return problems
+        return _compile(props).problems
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         props = self.props
-        self._get = _property_getter(props)
-        self._rules = [_compile_rule(rule, i) for i, rule in enumerate(props.rules)]
+        compiled = _compile(props)
+        if compiled.problems:
+            raise NodeError("; ".join(f"{field}: {problem}" for field, problem in compiled.problems))
+        self._get = compiled.get
+        self._rules = compiled.rules
         self._checkall = props.checkall
         self._repair = props.repair
         self._needs_count = props.repair or any(rule.t == "tail" for rule in props.rules)

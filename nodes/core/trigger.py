@@ -20,11 +20,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import Held, Msg, Node, NodeError, NodeProps, Output, clone, register
+from runtime import Held, Msg, Node, NodeError, NodeProps, Output, clone, lenient, register
 from runtime.properties import Getter, PathError, compile_value, get_path, parse_path
 
 from ._jsvalues import UNDEFINED, parse_float, to_string
-from ._props import blank_is_default, number_or_default, text_boolean
 from .template import compile_template, render
 
 _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "hr": 3600.0}
@@ -33,21 +32,17 @@ _SPECIAL = ("pay", "payl", "nul")
 
 class TriggerProps(NodeProps):
     op1: Any = Field("1", description="first message payload")
-    op1type: str = Field("str", description="str/num/bool/json/date/env/flow/global/msg/jsonata/bin, pay (keep payload) or nul (send nothing)")
+    op1type: lenient.Blank[str] = Field("str", description="str/num/bool/json/date/env/flow/global/msg/jsonata/bin, pay (keep payload) or nul (send nothing)")
     op2: Any = Field("0", description="second message payload")
-    op2type: str = Field("str", description="as op1type, plus payl (latest payload); pay = the first message's payload")
-    duration: float = Field(250, description="wait; negative = resend the first message every |duration|; 0 = wait for reset")
+    op2type: lenient.Blank[str] = Field("str", description="as op1type, plus payl (latest payload); pay = the first message's payload")
+    duration: lenient.Float = Field(250, description="wait; negative = resend the first message every |duration|; 0 = wait for reset")
     units: Literal["ms", "s", "min", "hr"] = "ms"
-    extend: bool = Field(False, description="a new message restarts the wait")
-    overrideDelay: bool = Field(False, description="msg.delay (ms) sets the wait")
+    extend: lenient.Bool = Field(False, description="a new message restarts the wait")
+    overrideDelay: lenient.Bool = Field(False, description="msg.delay (ms) sets the wait")
     reset: str = Field("", description="a payload equal to this resets the trigger")
     bytopic: Literal["all", "topic"] = "all"
     topic: str = Field("topic", description="the msg property that separates topics")
-    outputs: int = Field(1, description="2: the second message leaves on output 2")
-
-    _numbers = number_or_default("duration")
-    _booleans = text_boolean("extend", "overrideDelay")
-    _blanks = blank_is_default("op1type", "op2type")
+    outputs: lenient.Int = Field(1, description="2: the second message leaves on output 2")
 
     @field_validator("reset", mode="before")
     @classmethod

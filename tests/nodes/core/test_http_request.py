@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from _http_server import serve
 from aiohttp import web
 
 from runtime.testing import run_flow
@@ -73,17 +74,12 @@ async def server() -> AsyncIterator[Server]:
     app.router.add_get("/gate", gate)
     app.router.add_get("/data", data)
     app.router.add_get("/json", json_body)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state["server"] = Server(f"http://127.0.0.1:{port}")
-    try:
-        yield state["server"]
-    finally:
-        state["server"].closing.set()
-        await runner.cleanup()
+    async with serve(app) as base:
+        state["server"] = Server(base)
+        try:
+            yield state["server"]
+        finally:
+            state["server"].closing.set()
 
 
 def chain(**props: Any) -> list[dict[str, Any]]:

@@ -122,4 +122,4 @@ def test_bad_settings_are_validation_errors(props: dict[str, Any], field: str) -
 def test_node_red_blank_repeat_means_no_repeat() -> None:
     runtime = build([{"id": "i", "type": "inject", "repeat": "", "onceDelay": ""}])
     props = runtime.graph.nodes["i"].props
-    assert (props.repeat, props.onceDelay) == (0, 0)
+    assert (props.repeat, props.onceDelay) == (0, 0.1)  # Node-RED: (n.onceDelay || 0.1)
