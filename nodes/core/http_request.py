@@ -3,8 +3,8 @@
 One `httpx2.AsyncClient` per node keeps connections pooled across messages
 (Node-RED opens a connection per request unless `persist` is set; pooling
 changes nothing a flow can see). Proxies come from the environment
-(HTTP_PROXY / HTTPS_PROXY / NO_PROXY), as in Node-RED. httpx2 and chevron
-are imported on first use: loading them would add tens of milliseconds to the
+(HTTP_PROXY / HTTPS_PROXY / NO_PROXY), as in Node-RED. httpx2 is imported
+on first use: loading them would add tens of milliseconds to the
 cold start of every flow, most of which make no HTTP request.
 
 As in Node-RED, any HTTP status is a normal response (msg.statusCode says
@@ -28,9 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from runtime import ConfigRef, Msg, Node, NodeError, NodeProps, Output, lenient, register
 from runtime.properties import PathError, get_path
+from runtime.secrets import redact
 
 from ._jsvalues import to_string
 from ._text import json_text
+from .template import compile_template, render
 
 if TYPE_CHECKING:
     import httpx2
@@ -138,15 +140,24 @@ class HttpRequest(Node):
 
     @classmethod
     def check(cls, props: HttpRequestProps) -> list[tuple[str, str]]:
+        problems = []
         method = props.method.upper()
         if method != "USE" and not re.fullmatch(r"[A-Z]+", method):
-            return [("method", f"invalid HTTP method {props.method!r}")]
-        return []
+            problems.append(("method", f"invalid HTTP method {props.method!r}"))
+        if "{{" in props.url:
+            try:
+                compile_template(props.url)
+            except NodeError as exc:
+                problems.append(("url", str(exc)))
+        return problems
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         p = self.props
-        self._templated = "{{" in p.url
+        # Node-RED renders the URL with mustache.js over the msg: the template node's engine, compiled once.
+        self._url_template = compile_template(p.url) if "{{" in p.url else None
+        # The password (or bearer token) is a secret from now on: no log line, error or status shows it.
+        redact(p.password, user=p.user or None)
         self._paytoqs = p.paytoqs is True or p.paytoqs == "query"
         self._paytobody = p.paytoqs == "body"
         timeout = p.reqTimeout if p.reqTimeout not in (None, "") else self.settings.get("httpRequestTimeout")
@@ -187,10 +198,8 @@ class HttpRequest(Node):
         url = node_url or msg.get("url")
         if msg.get("url") and node_url and node_url != msg.get("url"):
             self.warn("Warning: msg properties can no longer override set node properties. See bit.ly/nr-override-msg-props")
-        if self._templated:
-            import chevron
-
-            url = chevron.render(node_url, msg)
+        if self._url_template is not None:
+            url = render(self._url_template, msg)
         if not url:
             raise NodeError("No url specified", msg)
         url = str(url)

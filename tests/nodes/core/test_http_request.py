@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +13,8 @@ import pytest
 from _http_server import serve
 from aiohttp import web
 
-from runtime.testing import run_flow
+from runtime import FlowError
+from runtime.testing import build, run_flow
 
 
 async def _echo(request: web.Request) -> web.Response:
@@ -245,3 +247,26 @@ async def test_no_url_is_an_error() -> None:
         await flow.inject("req", {"topic": "t"})
         [caught] = await flow.received("errors", 1)
     assert caught["error"]["message"] == "No url specified"
+
+
+def test_a_url_template_that_does_not_parse_is_a_validation_error() -> None:
+    with pytest.raises(FlowError) as info:
+        build([{"id": "r", "type": "http request", "url": "http://h/{{#items}}x"}])
+    [problem] = info.value.problems
+    assert (problem.node_id, problem.field) == ("r", "url")
+
+
+async def test_the_password_never_appears_in_a_caught_error(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "pw-" + "q7Zx" * 6
+    nodes = [
+        {"id": "r", "type": "http request", "url": "http://127.0.0.1:9/x", "user": "user", "password": secret, "wires": [["out"]]},
+        {"id": "c", "type": "catch", "wires": [["caught"]]},
+        {"id": "out", "type": "test-sink"},
+        {"id": "caught", "type": "test-sink"},
+    ]
+    caplog.set_level(logging.DEBUG)
+    async with run_flow(nodes) as flow:
+        await flow.inject("r", {"payload": ""})
+        [caught] = await flow.received("caught", exact=False)
+    assert secret not in json.dumps(caught, default=str)
+    assert secret not in caplog.text
