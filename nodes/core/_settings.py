@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import PrivateAttr
 
-from runtime import NodeProps
+from runtime import Node, NodeProps
 
 S = TypeVar("S")
 
@@ -49,6 +49,23 @@ def problems(props: CompiledProps, build: Callable[[Any], Any]) -> list[tuple[st
     except Invalid as exc:
         return exc.problems
     return []
+
+
+class CompiledNode(Node):
+    """A node whose `compile_settings` function builds its settings from its props: `check` reports its problems, `self._s` holds the result.
+
+    Subclasses set `compile_settings = staticmethod(_compile)` and annotate `_s` with the settings type.
+    """
+
+    compile_settings: ClassVar[Callable[[Any], Any]]
+
+    @classmethod
+    def check(cls, props: Any) -> list[tuple[str, str]]:
+        return problems(props, cls.compile_settings)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._s = compiled(self.props, self.compile_settings)
 
 
 def json_bytes(name: str, text: str) -> bytes:

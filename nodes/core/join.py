@@ -1,9 +1,9 @@
 """join: a sequence of messages back into one, by `msg.parts`, by count/timeout, or by a JSONata reduce.
 
 The mode picks the handler once, when the node is built; what a group
-builds (array, string, buffer, object, merged) is one `_Group` class per
-kind, fixed by the `build` setting in custom mode and by the first part's
-`parts.type` in auto mode.
+builds (array, string, buffer, object, merged) is one class per kind
+(`_join_groups`), fixed by the `build` setting in custom mode and by the
+first part's `parts.type` in auto mode.
 
 Each part is held with `Node.hold` until the joined message is sent or its
 group is dropped (`msg.reset`, shutdown), so the runtime's completion
@@ -12,23 +12,19 @@ tracking stays open for it meanwhile.
 
 from __future__ import annotations
 
-import asyncio
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from runtime import Expression, Held, Msg, Node, NodeError, Output, clone, compile_jsonata, lenient, register
+from runtime import Expression, Msg, NodeError, Output, clone, compile_jsonata, lenient, register
 from runtime.properties import PathError, compile_value, get_path, parse_path, set_path
 
-from ._jsvalues import to_number, to_string
+from ._join_groups import KINDS, MISSING, Group, auto_kind, js_count
 from ._parts import HeldGroup
-from ._settings import CompiledProps, Invalid, compiled, json_bytes, problems
-from ._text import js_join, unescape
-
-_MISSING: Any = object()
+from ._settings import CompiledNode, CompiledProps, Invalid, json_bytes
+from ._text import unescape
 
 
 class JoinProps(CompiledProps):
@@ -56,157 +52,6 @@ class JoinProps(CompiledProps):
         return "" if value is None else value
 
 
-# -- what a group builds -------------------------------------------------------------------
-
-
-def _js_count(value: Any) -> int:
-    number = to_number(value)
-    return 0 if math.isnan(number) else int(number)
-
-
-def _to_bytes(value: Any) -> bytes:
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    if isinstance(value, str):
-        return value.encode()
-    if isinstance(value, list):
-        return bytes(int(b) & 0xFF for b in value)
-    return to_string(value).encode()
-
-
-class _Group:
-    """A sequence being collected: the merged msg, the collected values, the held parts.
-
-    `shape` is what the kind needs to finish: the join character for strings
-    and buffers, the array chunk length (to flatten chunks back) for arrays.
-    """
-
-    __slots__ = ("count", "held", "items", "msg", "path", "shape", "target", "timer")
-    #: Object groups need a key per message; a message without one is not collected.
-    keyed: ClassVar[bool] = False
-    #: Auto mode: the `msg.parts` field that gives `shape`.
-    shape_field: ClassVar[str | None] = None
-
-    def __init__(self, msg: Msg, target: int, path: tuple[Any, ...], shape: Any) -> None:
-        self.msg = clone(msg)
-        self.target = target
-        self.path = path
-        self.shape = shape
-        self.count = 0
-        self.items: Any = self._empty()
-        self.held: list[Held] = []
-        self.timer: asyncio.TimerHandle | None = None
-
-    def _empty(self) -> Any:
-        return []
-
-    def add(self, node: Node, msg: Msg, value: Any, index: Any, key: Any) -> None:
-        """Take one message's value (`_MISSING` when it has none), placed by `index` when that is a number."""
-        items = self.items
-        if isinstance(index, (int, float)) and not isinstance(index, bool):
-            position = int(index)
-            item = None if value is _MISSING else value
-            if position == len(items):
-                items.append(item)
-            elif position > len(items):
-                items.extend([None] * (position - len(items)))
-                items.append(item)
-            else:
-                items[position] = item
-            self.count += 1
-        elif value is not _MISSING:
-            items.append(value)
-            self.count += 1
-
-    def result(self) -> Any:
-        """The collected value, as the joined message carries it."""
-        return list(self.items)
-
-
-class _Array(_Group):
-    __slots__ = ()
-    shape_field = "len"
-
-    def result(self) -> Any:
-        if isinstance(self.shape, (int, float)) and self.shape > 1:
-            # A split in chunks (`arraySplt > 1`) is flattened back.
-            flat: list[Any] = []
-            for item in self.items:
-                if isinstance(item, list):
-                    flat.extend(item)
-                else:
-                    flat.append(item)
-            return flat
-        return super().result()
-
-
-class _String(_Group):
-    __slots__ = ()
-    shape_field = "ch"
-
-    def result(self) -> Any:
-        join_char = self.shape
-        if isinstance(join_char, list):
-            join_char = bytes(join_char).decode("utf-8", "replace")
-        elif not isinstance(join_char, str):
-            join_char = "" if join_char is None else to_string(join_char)
-        return js_join(self.items, join_char)
-
-
-class _Buffer(_Group):
-    __slots__ = ()
-    shape_field = "ch"
-
-    def add(self, node: Node, msg: Msg, value: Any, index: Any, key: Any) -> None:
-        if value is not _MISSING and value is not None and not isinstance(value, (bytes, bytearray, str, list)):
-            raise NodeError(f"join: cannot join a {type(value).__name__} into a buffer", msg)
-        super().add(node, msg, value, index, key)
-
-    def result(self) -> Any:
-        joiner = b"" if self.shape is None else _to_bytes(self.shape)
-        return joiner.join(_to_bytes(item) for item in self.items if item is not None)
-
-
-class _Object(_Group):
-    __slots__ = ()
-    keyed = True
-
-    def _empty(self) -> Any:
-        return {}
-
-    def add(self, node: Node, msg: Msg, value: Any, index: Any, key: Any) -> None:
-        self.items[key] = None if value is _MISSING else value
-        self.count = len(self.items)
-
-    def result(self) -> Any:
-        return dict(self.items)
-
-
-class _Merged(_Object):
-    __slots__ = ()
-    keyed = False
-
-    def add(self, node: Node, msg: Msg, value: Any, index: Any, key: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k != "_msgid":
-                    self.items[k] = v
-            self.count = len(self.items)
-        elif "complete" not in msg:
-            node.warn("Cannot merge non-object types")
-
-
-#: `build` in custom mode, `parts.type` in auto mode.
-_KINDS: dict[str, type[_Group]] = {"array": _Array, "string": _String, "buffer": _Buffer, "object": _Object, "merged": _Merged}
-
-
-def _auto_kind(type_name: Any) -> type[_Group]:
-    """What `parts.type` builds: no type is an array; an unknown one collects a plain list (no chunks flattened)."""
-    if not type_name:
-        return _Array
-    return _KINDS.get(type_name, _Group) if isinstance(type_name, str) else _Group
-
-
 # -- settings ------------------------------------------------------------------------------
 
 
@@ -224,7 +69,7 @@ class _JoinSettings:
     path: tuple[Any, ...]
     full: bool
     key: tuple[Any, ...]
-    kind: type[_Group]
+    kind: type[Group]
     #: Custom mode: the joiner (strings and buffers), else None.
     shape: Any
     timeout: float
@@ -275,7 +120,7 @@ def _compile(props: JoinProps) -> _JoinSettings:
     reduce = _compile_reduce(props, found) if props.mode == "reduce" else None
     if found:
         raise Invalid(found)
-    kind = _KINDS[props.build]
+    kind = KINDS[props.build]
     return _JoinSettings(
         path=paths["property"],
         full=full,
@@ -305,20 +150,17 @@ def _parts_property(parts: dict[str, Any]) -> tuple[Any, ...] | None:
 
 
 @register("join")
-class Join(Node):
+class Join(CompiledNode):
     """Joins a sequence of messages (from split, or by count/timeout) into one message."""
 
     Props = JoinProps
     props: JoinProps
-
-    @classmethod
-    def check(cls, props: JoinProps) -> list[tuple[str, str]]:
-        return problems(props, _compile)
+    compile_settings = staticmethod(_compile)
+    _s: _JoinSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._s = compiled(self.props, _compile)
-        self._groups: dict[Any, _Group] = {}
+        self._groups: dict[Any, Group] = {}
         self._reduce_groups: dict[Any, HeldGroup] = {}
         handlers = {"auto": self._on_auto, "custom": self._on_custom, "reduce": self._on_reduce}
         self.on_input = handlers[self.props.mode]  # type: ignore[method-assign]
@@ -333,7 +175,7 @@ class Join(Node):
         if "reset" in msg:
             self._drop(gid)
             return None
-        kind = _auto_kind(parts.get("type"))
+        kind = auto_kind(parts.get("type"))
         key = parts.get("key")
         if kind.keyed and key in (None, ""):
             self.warn("Message missing 'msg.parts.key' property - cannot add to object")
@@ -380,30 +222,30 @@ class Join(Node):
             return self._finish("_", group)
         return None
 
-    def _start(self, gid: Any, kind: type[_Group], msg: Msg, target: Any, path: tuple[Any, ...], shape: Any) -> _Group:
-        group = kind(msg, _js_count(target) if target is not None else 0, path, shape)
+    def _start(self, gid: Any, kind: type[Group], msg: Msg, target: Any, path: tuple[Any, ...], shape: Any) -> Group:
+        group = kind(msg, js_count(target) if target is not None else 0, path, shape)
         if self._s.timeout > 0:
             group.timer = self.call_later(self._s.timeout, self._on_timeout, gid, group)
         self._groups[gid] = group
         return group
 
-    def _collect(self, gid: Any, group: _Group, msg: Msg, parts: Any, index: Any, key: Any) -> Output:
+    def _collect(self, gid: Any, group: Group, msg: Msg, parts: Any, index: Any, key: Any) -> Output:
         if self._s.full:
             value: Any = msg
         else:
             path = group.path
-            value = msg.get(path[0], _MISSING) if len(path) == 1 else get_path(msg, path, _MISSING)
+            value = msg.get(path[0], MISSING) if len(path) == 1 else get_path(msg, path, MISSING)
         group.add(self, msg, value, index, key)
         group.msg.update(msg)
         group.held.append(self.hold(msg))
         target = group.target
         if not target and isinstance(parts, dict):
-            target = _js_count(parts.get("count"))
+            target = js_count(parts.get("count"))
         if (target > 0 and group.count >= target) or "complete" in msg:
             return self._finish(gid, group)
         return None
 
-    def _on_timeout(self, gid: Any, group: _Group) -> None:
+    def _on_timeout(self, gid: Any, group: Group) -> None:
         group.timer = None
         if self._groups.get(gid) is not group:
             return
@@ -415,13 +257,13 @@ class Join(Node):
             self.send(out)
         self._release(group)
 
-    def _finish(self, gid: Any, group: _Group) -> Msg:
+    def _finish(self, gid: Any, group: Group) -> Msg:
         """The joined message, returned to be sent with the current message; the parts are let go."""
         out = self._joined(gid, group)
         self._release(group)
         return out
 
-    def _joined(self, gid: Any, group: _Group) -> Msg:
+    def _joined(self, gid: Any, group: Group) -> Msg:
         """The joined message: the last message merged over the first, the result in the property, parts popped."""
         if group.timer is not None:
             group.timer.cancel()
@@ -439,7 +281,7 @@ class Join(Node):
         return clone(out)
 
     @staticmethod
-    def _release(group: _Group) -> None:
+    def _release(group: Group) -> None:
         for held in group.held:
             held.done()
         group.held = []

@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from runtime import Expression, Msg, Node, NodeError, Output, compile_jsonata, lenient, register
+from runtime import Expression, Msg, NodeError, Output, compile_jsonata, lenient, register
 from runtime.properties import PathError, get_path, parse_path, set_path
 
 from ._jsvalues import less, strict_equals, to_number
 from ._parts import HeldGroup
-from ._settings import CompiledProps, Invalid, compiled, problems
+from ._settings import CompiledNode, CompiledProps, Invalid
 
 
 class SortProps(CompiledProps):
@@ -63,19 +63,16 @@ def _compile(props: SortProps) -> _SortSettings:
 
 
 @register("sort")
-class Sort(Node):
+class Sort(CompiledNode):
     """Sorts an array property, or a sequence of messages by a key."""
 
     Props = SortProps
     props: SortProps
-
-    @classmethod
-    def check(cls, props: SortProps) -> list[tuple[str, str]]:
-        return problems(props, _compile)
+    compile_settings = staticmethod(_compile)
+    _s: _SortSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._s = compiled(self.props, _compile)
         self._pending: dict[Any, HeldGroup] = {}
         self.on_input = self._sort_array if self.props.targetType == "msg" else self._sort_sequence  # type: ignore[method-assign]
 

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from runtime import Msg, Node, Output, clone, lenient, register
+from runtime import Msg, Output, clone, lenient, register
 from runtime.properties import PathError, get_path, parse_path, set_path
 
-from ._settings import CompiledProps, Invalid, compiled, json_bytes, problems
+from ._settings import CompiledNode, CompiledProps, Invalid, json_bytes
 from ._text import generate_id, unescape
 
 _MISSING: Any = object()
@@ -114,19 +114,16 @@ def _compile(props: SplitProps) -> _SplitSettings:
 
 
 @register("split")
-class Split(Node):
+class Split(CompiledNode):
     """Splits a string, array, object or buffer into a sequence of messages with `msg.parts`."""
 
     Props = SplitProps
     props: SplitProps
-
-    @classmethod
-    def check(cls, props: SplitProps) -> list[tuple[str, str]]:
-        return problems(props, _compile)
+    compile_settings = staticmethod(_compile)
+    _s: _SplitSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._s = compiled(self.props, _compile)
         #: stream mode: the running index, and what is left of the previous string or buffer.
         self._c = 0
         self._rest: dict[str, Any] = {"string": "", "buffer": b""}
