@@ -93,6 +93,29 @@ async def test_split_stream_mode_carries_the_remainder_into_the_next_message() -
     assert all("count" not in m["parts"] for m in msgs)
 
 
+async def test_split_buffer_stream_mode_by_length_and_by_separator() -> None:
+    async with run_flow(chain(split(stream=True, splt="2", spltType="len"))) as flow:
+        await flow.inject("split", {"payload": b"abc"})
+        await flow.inject("split", {"payload": b"def"})
+        msgs = await flow.received("sink", 3)
+    assert [m["payload"] for m in msgs] == [b"ab", b"cd", b"ef"]
+    assert [m["parts"]["index"] for m in msgs] == [0, 1, 2]
+    assert all("count" not in m["parts"] and m["parts"]["len"] == 2 for m in msgs)
+    async with run_flow(chain(split(stream=True, splt="[10]", spltType="bin"))) as flow:
+        await flow.inject("split", {"payload": b"a\nb"})
+        await flow.inject("split", {"payload": b"c\nd"})
+        msgs = await flow.received("sink", 2)
+    assert [(m["payload"], m["parts"]["index"]) for m in msgs] == [(b"a", 0), (b"bc", 1)]
+
+
+async def test_split_numbers_each_message_from_zero_whatever_came_before() -> None:
+    async with run_flow(chain(split(splt=","))) as flow:
+        await flow.inject("split", {"payload": b"a,b"})
+        await flow.inject("split", {"payload": "c,d"})
+        msgs = await flow.received("sink", 4)
+    assert [(m["payload"], m["parts"]["index"], m["parts"]["count"]) for m in msgs] == [(b"a", 0, 2), (b"b", 1, 2), ("c", 0, 2), ("d", 1, 2)]
+
+
 async def test_split_pushes_existing_parts_onto_a_stack() -> None:
     outer = {"id": "outer", "index": 1, "count": 2, "type": "array"}
     msgs = await run_split({"payload": "x y", "parts": outer}, 2, splt=" ")
@@ -108,6 +131,31 @@ def test_bad_split_settings_are_reported_at_validation(field: str, value: str, e
     with pytest.raises(FlowError) as err:
         build(chain(split(**props)))
     assert "split" in str(err.value) and expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("node", "field"),
+    [
+        ({"id": "split", "type": "split", "property": "payload["}, "property"),
+        ({"id": "join", "type": "join", "mode": "custom", "build": "object", "key": "a..b"}, "key"),
+        ({"id": "sort", "type": "sort", "target": "[0"}, "target"),
+        ({"id": "batch", "type": "batch", "count": "many"}, "count"),
+    ],
+)
+def test_unreadable_settings_are_reported_at_validation_naming_the_field(node: dict[str, Any], field: str) -> None:
+    with pytest.raises(FlowError) as err:
+        build(chain(node))
+    assert [p.field for p in err.value.problems] == [field]
+
+
+async def test_settings_as_the_editor_writes_them() -> None:
+    custom = join(mode="custom", build="merged", accumulate="true", count="", timeout="")
+    async with run_flow(chain(custom)) as flow:
+        await flow.inject("join", {"payload": {"a": 1}, "complete": True})
+        await flow.inject("join", {"payload": {"b": 2}})
+        await flow.inject("join", {"payload": {"c": 3}, "complete": True})
+        msgs = await flow.received("sink", 2)
+    assert [m["payload"] for m in msgs] == [{"a": 1}, {"b": 2, "c": 3}]
 
 
 # -- join: automatic mode ---------------------------------------------------------------
@@ -165,6 +213,15 @@ async def test_join_auto_puts_parts_back_in_index_order() -> None:
             await flow.inject("join", {"payload": f"p{index}", "parts": {"id": "g", "index": index, "count": 3, "type": "string", "ch": "-"}})
         [msg] = await flow.received("sink", 1)
     assert msg["payload"] == "p0-p1-p2"
+
+
+async def test_join_auto_flattens_array_chunks_but_not_an_unknown_type() -> None:
+    async with run_flow(chain(join())) as flow:
+        for kind in ("array", "other"):
+            for index, chunk in ((1, [3]), (0, [1, 2])):
+                await flow.inject("join", {"payload": chunk, "parts": {"id": kind, "type": kind, "index": index, "count": 2, "len": 2}})
+        msgs = await flow.received("sink", 2)
+    assert [m["payload"] for m in msgs] == [[1, 2, 3], [[1, 2], [3]]]
 
 
 async def test_join_auto_keeps_groups_apart_by_parts_id() -> None:
