@@ -22,9 +22,8 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from runtime import Msg, Node, NodeError, NodeProps, Output, clone, interruptible, interruptible_await, register
+from runtime import Msg, Node, NodeError, NodeProps, Output, clone, interruptible, interruptible_await, lenient, register
 
-from ._props import number_or_default
 
 
 class AttrDict(dict):  # type: ignore[type-arg]
@@ -143,9 +142,8 @@ class FunctionProps(NodeProps):
     outputs: int = Field(1, ge=0, description="number of output ports")
     initialize: str = Field("", description="body run once at start (same names, no msg)")
     finalize: str = Field("", description="body run once at close")
-    timeout: float = Field(0, ge=0, description="seconds a call may run before it is stopped with an error (0: no limit)")
+    timeout: lenient.Float = Field(0, ge=0, description="seconds a call may run before it is stopped with an error (0: no limit)")
 
-    _numbers = number_or_default("timeout")
 
 
 def _unwrap(value: Any) -> Any:
