@@ -233,7 +233,7 @@ async def test_birth_close_and_will(broker, peers):
         await conn.wait_connected(5)
         await wait_until(lambda: b"online" in peer.payloads(), 5, "the birth message")
         # the broker sees the connection drop without DISCONNECT → will; we reconnect → birth again
-        conn._client._sock.shutdown(socket.SHUT_RDWR)
+        conn._client.socket().shutdown(socket.SHUT_RDWR)
         await wait_until(lambda: b"gone" in peer.payloads(), 10, "the will message")
         await wait_until(lambda: peer.payloads().count(b"online") == 2, 10, "the birth message after the reconnect")
     await wait_until(lambda: b"bye" in peer.payloads(), 5, "the close message")
