@@ -301,7 +301,11 @@ class BrokerConnection:
         self._backlog.clear()
 
     async def _settle(self, deadline: float) -> None:
-        """Until every publish handed over was acknowledged and the backlog is sent, the connection drops or `deadline`."""
+        """Wait for the acks of every publish handed over, the backlog included, as a clean close loses none.
+
+        Ends early when the connection drops (the futures are resolved then)
+        or at `deadline`; what is still unacknowledged is failed by `close`.
+        """
         loop = asyncio.get_running_loop()
         while self.connected:
             self._drain()
