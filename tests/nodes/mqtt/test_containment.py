@@ -9,29 +9,45 @@ import paho.mqtt
 import pytest
 
 from nodes.mqtt import _client
-from nodes.mqtt._client import PAHO_SUPPORTED, UnsupportedPahoVersion, check_paho_version
+from nodes.mqtt._client import (
+    PAHO_SUPPORTED,
+    UnsupportedPahoVersion,
+    check_paho_version,
+)
 
 PACKAGE = Path(_client.__file__).parent
 #: Names a module may reach private attributes through: its own object and class.
 OWN = {"self", "cls"}
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _own(owner: ast.expr) -> bool:
+    if isinstance(owner, ast.Name):
+        return owner.id in OWN
+    return isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super"
+
+
+def _reaches_in(node: ast.AST) -> bool:
+    if isinstance(node, ast.Attribute):
+        return _private(node.attr) and not _own(node.value)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("getattr", "setattr", "hasattr", "delattr")
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+        and _private(node.args[1].value)
+        and not _own(node.args[0])
+    )
+
+
 def private_accesses(source: str) -> list[str]:
-    """`obj._name` (not a dunder) where `obj` is not `self`/`cls`/`super()`, as 'line: expression'."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Attribute):
-            continue
-        name = node.attr
-        if not name.startswith("_") or (name.startswith("__") and name.endswith("__")):
-            continue
-        owner = node.value
-        if isinstance(owner, ast.Name) and owner.id in OWN:
-            continue
-        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
-            continue
-        found.append(f"{node.lineno}: {ast.unparse(node)}")
-    return found
+    """`obj._name` or `getattr(obj, "_name")` (not dunders) where `obj` is not `self`/`cls`/`super()`, as 'line: code'."""
+    return [f"{node.lineno}: {ast.unparse(node)}" for node in ast.walk(ast.parse(source)) if _reaches_in(node)]
 
 
 def test_no_private_attribute_is_used_outside_client_py() -> None:
@@ -49,6 +65,8 @@ def test_no_private_attribute_is_used_outside_client_py() -> None:
         "conn._client._sock_close()",
         "self.connection._want_connected = True",
         "def f(c):\n    return c._gen",
+        "getattr(client, '_out_packet')",
+        "setattr(conn, '_want_connected', False)",
     ],
 )
 def test_the_walk_finds_private_access(source: str) -> None:
@@ -56,7 +74,8 @@ def test_the_walk_finds_private_access(source: str) -> None:
 
 
 def test_the_walk_allows_own_and_public_access() -> None:
-    assert private_accesses("self._x = cls._y\nsuper()._packet_write()\nclient.socket()\nT.__args__") == []
+    source = "self._x = cls._y\nsuper()._packet_write()\nclient.socket()\nT.__args__\ngetattr(flags, 'session_present')"
+    assert private_accesses(source) == []
 
 
 def test_the_installed_paho_is_supported() -> None:
