@@ -42,14 +42,20 @@ per-message cost while keeping its protocol code):
   delivery flowed can hold far more than the limit once the subscriber
   pauses in its middle, and its rest waits unparsed until reading resumes.
 
-This leans on private paho methods (`_packet_read`, `_packet_write`,
-`_handle_publish`, `_send_publish` state) whose behaviour the test-suite pins;
-pyproject keeps paho-mqtt below 3.
+This leans on private paho methods and state (`_packet_read`,
+`_packet_write`, `_handle_publish`, `_in_packet`, `_out_packet`, `_sock`, ...)
+whose behaviour the test-suite pins for the paho releases in `PAHO_SUPPORTED`;
+importing this module with another release fails with `UnsupportedPahoVersion`
+rather than misbehaving on the wire (2.1 already keeps its keepalive clock in
+another attribute). Only this module touches paho's private names: the rest of
+the package goes through the methods below (`socket()`, `close_socket()`,
+`write_backlog`, ...), which a test enforces.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import threading
 import time
@@ -57,10 +63,33 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import paho.mqtt
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import MalformedPacket, Properties
+
+#: paho-mqtt releases the overrides were tested with: from the first (inclusive) to the second (exclusive).
+PAHO_SUPPORTED = ((2, 2), (2, 3))
+
+
+class UnsupportedPahoVersion(ImportError):
+    """The installed paho-mqtt is outside `PAHO_SUPPORTED`: its private API may differ from what is overridden."""
+
+
+def check_paho_version(version: str) -> None:
+    """Raise `UnsupportedPahoVersion` unless `version` (paho's `__version__`) is in `PAHO_SUPPORTED`."""
+    low, high = PAHO_SUPPORTED
+    wanted = f">={low[0]}.{low[1]},<{high[0]}.{high[1]}"
+    found = re.match(r"(\d+)\.(\d+)", version)
+    if found is None or not low <= (int(found[1]), int(found[2])) < high:
+        raise UnsupportedPahoVersion(
+            f"the MQTT nodes need paho-mqtt {wanted} (nodes/mqtt/_client.py overrides private paho code "
+            f"tested with those releases only); found paho-mqtt {version!r}: pip install 'paho-mqtt{wanted}'"
+        )
+
+
+check_paho_version(paho.mqtt.__version__)
 
 _READ_SIZE = 256 * 1024
 #: Upper bound of bytes read from the socket per readiness event (fairness).
@@ -173,6 +202,14 @@ class AsyncioClient(mqtt.Client):
         task, self._misc_task = self._misc_task, None
         if task is not None:
             task.cancel()
+
+    def socket(self) -> Any:
+        """The open socket (TCP, TLS or WebSocket wrapper), or None while there is none."""
+        return self._sock
+
+    def close_socket(self) -> None:
+        """Drop the connection at once, without DISCONNECT (a failed or abandoned attempt, or a close past its deadline)."""
+        self._sock_close()
 
     async def _misc_loop(self) -> None:
         while self._sock is not None:

@@ -159,6 +159,8 @@ class BrokerSettings:
     park_limit: int = PARK_LIMIT
     user_properties: dict[str, str] = field(default_factory=dict)
     transport: str = "tcp"
+    #: False: stay disconnected until `connect()` (Node-RED's autoConnect)
+    auto_connect: bool = True
 
 
 class Ack:
@@ -172,9 +174,7 @@ class Ack:
     def release(self) -> None:
         self.count -= 1
         if self.count == 0:
-            conn = self.conn
-            if conn._gen == self.gen and conn.connected:
-                conn._client.ack(self.mid, self.qos)
+            self.conn.acknowledge(self.mid, self.qos, self.gen)
 
 
 @dataclass(eq=False)
@@ -228,7 +228,7 @@ class BrokerConnection:
         self._listeners: list[Callable[[str, str], None]] = []
         self._pausers: set[Any] = set()
         self._closing = False
-        self._want_connected = True
+        self._want_connected = settings.auto_connect
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: AsyncioClient = None  # type: ignore[assignment]
@@ -238,7 +238,10 @@ class BrokerConnection:
         self._connected_event: asyncio.Event | None = None
         self._drop_logged = 0
         self._drain_scheduled = False
-        self._suback_pending: set[int] = set()
+        #: one future per SUBSCRIBE awaiting its SUBACK (resolved on SUBACK or disconnect)
+        self._suback_pending: dict[int, asyncio.Future[None]] = {}
+        #: futures of QoS >= 1 publishes someone waits for (close), resolved on their ack or disconnect
+        self._ack_waiters: dict[int, asyncio.Future[None]] = {}
         self._write_waiters: list[DoneCallback] = []
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -264,12 +267,15 @@ class BrokerConnection:
                 self._publish_now(close.topic, close.payload, close.qos, close.retain, _props(PacketTypes.PUBLISH, close.properties), None)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            while self.connected and (self._pending or self._backlog or client.want_write()) and loop.time() < deadline:
-                await asyncio.sleep(0.01)
+            await self._settle(deadline)
             if self.connected:
+                # queued after every packet still unsent: paho writes it last, then closes the socket
                 client.disconnect()
-                while client._sock is not None and loop.time() < deadline:
-                    await asyncio.sleep(0.005)
+                assert self._lost is not None
+                try:
+                    await asyncio.wait_for(self._lost.wait(), max(0.0, deadline - loop.time()))
+                except TimeoutError:
+                    pass
         if self._wakeup is not None:
             self._wakeup.set()
         if self._task is not None:
@@ -280,8 +286,10 @@ class BrokerConnection:
                 pass
         if client is not None:
             client.detach()
-            client._sock_close()
+            client.close_socket()
         self.connected = False
+        if self._connected_event is not None:
+            self._connected_event.clear()
         for done in list(self._pending.values()):
             done("connection closed")
         self._pending.clear()
@@ -291,6 +299,37 @@ class BrokerConnection:
             if done is not None:
                 done("connection closed before the message could be sent")
         self._backlog.clear()
+
+    async def _settle(self, deadline: float) -> None:
+        """Wait for the acks of every publish handed over, the backlog included, as a clean close loses none.
+
+        Ends early when the connection drops (the futures are resolved then)
+        or at `deadline`; what is still unacknowledged is failed by `close`.
+        """
+        loop = asyncio.get_running_loop()
+        while self.connected:
+            self._drain()
+            if not self._pending:
+                return
+            waits = [self._ack_waiter(mid) for mid in self._pending]
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            _, not_yet = await asyncio.wait(waits, timeout=left)
+            if not_yet:
+                return
+
+    def _ack_waiter(self, mid: int) -> asyncio.Future[None]:
+        waiter = self._ack_waiters.get(mid)
+        if waiter is None:
+            assert self._loop is not None
+            waiter = self._ack_waiters[mid] = self._loop.create_future()
+        return waiter
+
+    def acknowledge(self, mid: int, qos: int, gen: int) -> None:
+        """Send the ack of incoming message `mid`, unless connection `gen` (see `Ack`) has gone since."""
+        if self._gen == gen and self.connected:
+            self._client.ack(mid, qos)
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         assert self._connected_event is not None
@@ -378,6 +417,7 @@ class BrokerConnection:
             pending, self._pending = self._pending, {}
             for done in pending.values():
                 done(None)
+            _resolve_all(self._ack_waiters)
 
     def _no_pending(self) -> bool:
         return not self._pending
@@ -426,7 +466,7 @@ class BrokerConnection:
                 raise
             except Exception as exc:  # refused, DNS, TLS, timeout: all reported, all retried
                 self._client.detach()
-                self._client._sock_close()
+                self._client.close_socket()
                 self._set_state("error", f"cannot connect to {s.host}:{s.port}: {_describe(exc)}")
                 self._log_once(f"cannot connect to {s.host}:{s.port}: {_describe(exc)}")
             if ok:
@@ -463,7 +503,7 @@ class BrokerConnection:
             reason = await asyncio.wait_for(asyncio.shield(self._connack), self.settings.connect_timeout)
         except TimeoutError:
             self._client.detach()
-            self._client._sock_close()
+            self._client.close_socket()
             self._set_state("error", "no answer to CONNECT (is this an MQTT broker?)")
             self._log_once(f"{self.settings.host}:{self.settings.port}: no CONNACK within {self.settings.connect_timeout}s")
             return False
@@ -502,7 +542,8 @@ class BrokerConnection:
         was_connected = self.connected
         self.connected = False
         self._route_cache.clear()
-        self._suback_pending.clear()
+        _resolve_all(self._suback_pending)
+        _resolve_all(self._ack_waiters)
         assert self._connected_event is not None and self._lost is not None
         self._connected_event.clear()
         self._client.detach()
@@ -523,7 +564,9 @@ class BrokerConnection:
             self._set_state("disconnected", f"disconnected{text}")
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: list[ReasonCode], properties: Any) -> None:
-        self._suback_pending.discard(mid)
+        waiter = self._suback_pending.pop(mid, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         failed = [r for r in reasons if r.is_failure]
         if failed:
             self.log.error("the broker refused %d subscription(s): %s", len(failed), ", ".join(sorted({r.getName() for r in failed})))
@@ -532,6 +575,10 @@ class BrokerConnection:
         done = self._pending.pop(mid, None)
         if done is not None:
             done(f"the broker refused the publish: {reason.getName()}" if reason.is_failure else None)
+        if self._ack_waiters:
+            waiter = self._ack_waiters.pop(mid, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
         if self._backlog and not self._drain_scheduled:
             self._schedule_drain()
 
@@ -606,16 +653,22 @@ class BrokerConnection:
         for start in range(0, len(entries), 100):
             rc, mid = self._client.subscribe(entries[start : start + 100])
             if mid is not None:
-                self._suback_pending.add(mid)
+                assert self._loop is not None
+                self._suback_pending[mid] = self._loop.create_future()
 
     async def wait_subscribed(self, timeout: float | None = None) -> None:
         """Wait until connected and every SUBSCRIBE sent so far was acknowledged."""
-        loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else loop.time() + timeout
-        while not self.connected or self._suback_pending:
-            if deadline is not None and loop.time() > deadline:
-                raise TimeoutError("subscriptions not acknowledged in time")
-            await asyncio.sleep(0.005)
+        assert self._connected_event is not None
+        try:
+            async with asyncio.timeout(timeout):
+                # set while connected; a disconnect resolves the futures and the reconnect subscribes anew
+                while True:
+                    await self._connected_event.wait()
+                    if not self._suback_pending:
+                        return
+                    await asyncio.wait(list(self._suback_pending.values()))
+        except TimeoutError:
+            raise TimeoutError("subscriptions not acknowledged in time") from None
 
     # -- flow control ---------------------------------------------------------------------
 
@@ -651,7 +704,7 @@ class BrokerConnection:
             if qos == 0:
                 if not client.publish_qos0(topic, payload, retain, properties):
                     self._publish_now(topic, payload, qos, retain, properties, None)
-                if defer is not None and len(client._out_packet) > WRITE_HIGH:
+                if defer is not None and client.write_backlog > WRITE_HIGH:
                     # the socket is not keeping up: hold this message until it drains
                     self._write_waiters.append(defer())
                     return False
@@ -705,6 +758,13 @@ class BrokerConnection:
             self._publish_now(topic, payload, qos, retain, properties, done)
         if self.state == "queue-full" and self.connected:
             self._set_state("connected", "connected")
+
+
+def _resolve_all(waiters: dict[int, asyncio.Future[None]]) -> None:
+    for waiter in waiters.values():
+        if not waiter.done():
+            waiter.set_result(None)
+    waiters.clear()
 
 
 def _describe(exc: BaseException) -> str:

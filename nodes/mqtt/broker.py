@@ -133,6 +133,7 @@ def settings_from(props: BrokerProps, tls_node: Any | None = None) -> BrokerSett
         max_inflight=props.maxInflight or 1000,
         park_limit=props.parkLimit or PARK_LIMIT,
         user_properties=user_properties(props.userProps) or {},
+        auto_connect=props.autoConnect,
     )
 
 
@@ -193,7 +194,6 @@ class MqttBroker(ConfigNode):
         except (OSError, ValueError) as exc:  # unreadable password file, bad certificate ...
             raise NodeError(f"mqtt-broker {props.broker}: {exc}") from None
         self.connection = BrokerConnection(settings, logger=self.log)
-        self.connection._want_connected = props.autoConnect
         await self.connection.start()
 
     async def close(self) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
 
 import paho.mqtt.client as mqtt
+import pytest
 from _mosquitto import make_certs
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from nodes.mqtt._connection import BrokerConnection, BrokerSettings, Subscription
 from runtime.testing import run_flow, wait_until
 
 
@@ -233,7 +236,7 @@ async def test_birth_close_and_will(broker, peers):
         await conn.wait_connected(5)
         await wait_until(lambda: b"online" in peer.payloads(), 5, "the birth message")
         # the broker sees the connection drop without DISCONNECT → will; we reconnect → birth again
-        conn._client._sock.shutdown(socket.SHUT_RDWR)
+        conn._client.socket().shutdown(socket.SHUT_RDWR)
         await wait_until(lambda: b"gone" in peer.payloads(), 10, "the will message")
         await wait_until(lambda: peer.payloads().count(b"online") == 2, 10, "the birth message after the reconnect")
     await wait_until(lambda: b"bye" in peer.payloads(), 5, "the close message")
@@ -273,3 +276,51 @@ async def test_dynamic_subscriptions_survive_a_broker_restart(broker_factory, pe
         peer.publish("dyn/b/y", "B2", qos=1)
         msgs = await f.received("sink", 4)
         assert msgs[3]["payload"] == "B2"
+
+
+async def test_close_waits_for_the_acks_of_publishes_in_flight(broker, peers):
+    """With 5 in flight, 300 QoS 1 publishes are mostly still queued at close: close sends them all first."""
+    peer = peers(broker.port)
+    peer.subscribe("drain/#", 1)
+    conn = BrokerConnection(BrokerSettings(port=broker.port, max_inflight=5))
+    await conn.start()
+    await conn.wait_connected(5)
+    results: list[str | None] = []
+    for i in range(300):
+        assert not conn.publish(f"drain/{i}", str(i).encode(), 1, defer=lambda: results.append)
+    await conn.close()
+    assert results == [None] * 300
+    got = await peer.until_count(300)
+    assert sorted(int(m.payload) for m in got) == list(range(300))
+
+
+async def test_wait_subscribed_gives_up_at_its_timeout_while_the_broker_is_away(broker_factory):
+    broker = broker_factory(start=False)
+    conn = BrokerConnection(BrokerSettings(port=broker.port, reconnect_initial=0.05, reconnect_max=0.1))
+    await conn.start()
+    conn.subscribe(Subscription("away/t", 1, lambda message, ack: None))
+    try:
+        with pytest.raises(TimeoutError, match="subscriptions not acknowledged in time"):
+            await conn.wait_subscribed(0.3)
+        broker.start()
+        await conn.wait_subscribed(10)
+        assert conn.connected
+    finally:
+        await conn.close()
+
+
+async def test_auto_connect_false_stays_disconnected_until_the_connect_action(broker):
+    flow = [
+        broker_node(broker.port, autoConnect="false"),
+        {"id": "in", "type": "mqtt in", "broker": "b", "topic": "", "qos": "1", "wires": [["sink"]]},
+        {"id": "sink", "type": "test-sink"},
+    ]
+    async with run_flow(flow) as f:
+        conn = f.node("b").connection
+        assert conn.settings.auto_connect is False
+        # the connection task has had its first turns: connecting would have begun by now
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert (conn.state, conn.connected) == ("disconnected", False)
+        await f.inject("in", {"action": "connect"})
+        await conn.wait_connected(5)
