@@ -142,9 +142,8 @@ class _Constructor(SafeConstructor):
             try:
                 result[key] = self.construct_object(value_node, deep=True)
             except TypeError:
-                raise ConstructorError(
-                    None, None, f"a mapping key must be a string or a number, not a {type(key).__name__}", key_node.start_mark
-                ) from None
+                kind = "mapping" if isinstance(key, dict) else type(key).__name__
+                raise ConstructorError(None, None, f"a mapping key must be a string or a number, not a {kind}", key_node.start_mark) from None
             if isinstance(key, str):
                 key_lines[key] = key_node.start_mark.line + 1
         result.key_lines = key_lines
