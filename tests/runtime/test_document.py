@@ -5,6 +5,7 @@ several files in one runtime, credentials files, and a Node-RED export running u
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +362,13 @@ def test_latin1_bytes_are_a_located_problem(tmp_path: Path) -> None:
 def test_yaml_values_python_cannot_hold_are_located_problems(tmp_path: Path, text: str, line: int, message: str) -> None:
     [problem] = _problems(check_files, [write(tmp_path / "flow.yaml", text)])
     assert problem.line == line and problem.message == f"not valid YAML/JSON: {message}"
+
+
+def test_text_nested_past_the_recursion_limit_is_a_problem_not_a_recursion_error(tmp_path: Path) -> None:
+    depth = sys.getrecursionlimit() + 100  # jsonata raises the limit to 10,000 once imported
+    nested = "[" * depth + "]" * depth
+    problems = _problems(check_files, [write(tmp_path / "flows.json", nested), write(tmp_path / "flow.yaml", nested)])
+    assert [(p.line, p.message) for p in problems] == [(1, "not valid YAML/JSON: exceeded maximum nesting depth"), (None, "not valid JSON: nested too deeply")]
 
 
 # -- aliases -----------------------------------------------------------------------------------------
