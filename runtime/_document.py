@@ -86,7 +86,11 @@ def from_data(data: Any, name: str, problems: list[Problem], credentials: dict[s
                     Problem(f"unknown top-level key (expected one of: {', '.join(sorted(_DOC_KEYS))})", file=name, line=_line(data, key), field=str(key))
                 )
         items = data.get("nodes")
-        settings = dict(data.get("settings") or {})
+        settings_value = data.get("settings") or {}
+        if isinstance(settings_value, dict):
+            settings = dict(settings_value)
+        else:
+            problems.append(Problem("settings must be a mapping", file=name, line=_line(data, "settings"), field="settings"))
         modules_value = data.get("modules") or []
         if not isinstance(modules_value, list) or not all(isinstance(m, str) for m in modules_value):
             problems.append(Problem("modules must be a list of module names or .py paths", file=name, line=_line(data, "modules"), field="modules"))

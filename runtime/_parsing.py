@@ -44,7 +44,7 @@ except ImportError:  # PyYAML built without libyaml: the pure-Python parser, slo
     CParser = None
 
 #: Nodes that aliases may add to one document, counting each alias as the size of what it names.
-#: Sharing a few settings between nodes stays far below it; an alias bomb passes it within microseconds.
+#: Sharing a few settings between nodes stays far below it; an alias bomb passes it after a few hundred events.
 MAX_ALIAS_NODES = 100_000
 
 
@@ -74,7 +74,7 @@ def paused_gc() -> Iterator[None]:
 
     Parsing allocates hundreds of thousands of containers and frees none, so
     every collector pass walks all of them again for nothing: for a 12,000-node
-    export that was most of libyaml's time. Reference counting still frees as usual.
+    export that was most of the C loader's time. Reference counting still frees as usual.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -107,6 +107,7 @@ def parse(raw: bytes, json_errors: bool = False) -> Any:
 
 
 def decode(raw: bytes) -> str:
+    """UTF-8, or what a byte-order mark or the NULs of UTF-16/32 say; otherwise the line and column of the first bad byte."""
     encoding = json.detect_encoding(raw)
     try:
         return raw.decode(encoding)

@@ -54,6 +54,12 @@ def test_an_unknown_top_level_key_is_reported(tmp_path: Path) -> None:
     assert (problem.line, problem.field) == (2, "node") and "unknown top-level key" in problem.message
 
 
+@pytest.mark.parametrize("settings", ["5", "[1, 2]"])
+def test_settings_that_are_not_a_mapping_are_a_problem(tmp_path: Path, settings: str) -> None:
+    [problem] = _problems(check_files, [write(tmp_path / "flow.yaml", f"nodes: []\nsettings: {settings}\n")])
+    assert (problem.line, problem.field, problem.message) == (2, "settings", "settings must be a mapping")
+
+
 def test_json_is_a_document_too(tmp_path: Path) -> None:
     path = write(tmp_path / "flows.json", json.dumps([{"id": "a", "type": "junction", "wires": [["b"]]}, {"id": "b", "type": "debug", "wires": []}]))
     assert set(check_files([path]).nodes) == {"a", "b"}
