@@ -6,7 +6,8 @@ Writes an export of one tab and `--triples` inject → change → debug chains
 (12,001 nodes for 4,000 triples) in three forms: `json`, compact as the editor
 exports it and Node-RED saves it by default (4.6 MB, one line); `json-pretty`,
 as with `flowFilePretty` (9.5 MB); and `yaml`. Then it times `flowwire
-validate` on each in a fresh process: wall time and peak RSS.
+validate` on each in a fresh process: wall time, CPU time (user + system,
+steadier than wall time on a shared machine) and peak RSS.
 """
 
 from __future__ import annotations
@@ -99,18 +100,17 @@ def export(triples: int) -> list[dict[str, Any]]:
     return nodes
 
 
-def measure(path: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one `flowwire validate` process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def measure(path: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one `flowwire validate` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([*FLOWWIRE, "validate", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"validate failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak <= before:
-        raise SystemExit("cannot attribute peak RSS: an earlier child was larger; run one format per process")
-    return elapsed, peak / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, cpu, after.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -129,14 +129,15 @@ def main() -> None:
             path = files[fmt]
             print(f"{fmt}: {len(nodes)} nodes, {path.stat().st_size / 1e6:.1f} MB")
             runs = [_isolated(path) for _ in range(args.runs)]
-            print(f"  validate: {statistics.median(r[0] for r in runs):.2f} s, peak RSS {statistics.median(r[1] for r in runs):.0f} MB (median of {args.runs})")
+            wall, cpu, rss = (statistics.median(r[i] for r in runs) for i in range(3))
+            print(f"  validate: {wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS {rss:.0f} MB (medians of {args.runs})")
 
 
-def _isolated(path: Path) -> tuple[float, float]:
-    """Measure in a fresh helper process so ru_maxrss is this run's peak, not the largest child so far."""
+def _isolated(path: Path) -> tuple[float, float, float]:
+    """Measure from a fresh helper whose only child is this run, so ru_maxrss is this run's peak."""
     code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; print(*run.measure(run.Path({str(path)!r})))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0]), float(out[1])
+    return float(out[0]), float(out[1]), float(out[2])
 
 
 if __name__ == "__main__":

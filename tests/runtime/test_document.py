@@ -415,3 +415,18 @@ def test_a_few_aliases_and_merge_keys_still_load(tmp_path: Path) -> None:
     assert [(graph.nodes[n].props.repeat, graph.nodes[n].props.topic) for n in "ab"] == [(5, "room/1"), (5, "room/2")]
     assert graph.nodes["c"].props.props == graph.nodes["a"].props.props
     assert graph.nodes["b"].spec.line == 3
+
+
+def test_without_libyaml_a_document_reads_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime import _parsing
+
+    path = write(tmp_path / "flow.yaml", "- &base {id: a, type: inject, repeat: 5, topic: t}\n- {<<: *base, id: b}\n- id: c\n  type: debug\n")
+    bomb = write(tmp_path / "bomb.yaml", alias_bomb())
+    with_libyaml = check_files([path])
+    bomb_problems = _problems(check_files, [bomb])
+    monkeypatch.setattr(_parsing, "CParser", None)
+    without = check_files([path])
+    assert [(n.spec.raw, n.spec.line, dict(n.spec.key_lines)) for n in without.nodes.values()] == [
+        (n.spec.raw, n.spec.line, dict(n.spec.key_lines)) for n in with_libyaml.nodes.values()
+    ]
+    assert _problems(check_files, [bomb]) == bomb_problems
