@@ -4,19 +4,20 @@ A document is Node-RED's flat list of node objects (so a `flows.json` export
 is a document as it stands; JSON is YAML) or a mapping with `nodes:` and
 optional `settings:` and `modules:`. YAML adds conveniences for hand-written
 flows, normalised here so that nothing after this module sees them:
-`wires: [b, c]` is `[[b, c]]`, `wires: b` is `[[b]]`.
+`wires: [b, c]` is `[[b, c]]`, `wires: b` is `[[b]]`. Turning bytes into
+data (and refusing what cannot be) is `_parsing`'s job.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ._errors import Problem
+from ._parsing import ParseError, parse, paused_gc
 
 #: Keys every node may carry that are not properties of its type.
 COMMON_KEYS = frozenset({"id", "type", "name", "z", "g", "d", "wires", "credentials"})
@@ -25,32 +26,6 @@ EDITOR_KEYS = frozenset(
     {"x", "y", "w", "h", "info", "l", "inputLabels", "outputLabels", "icon", "color", "style", "label", "_users"}
 )
 _DOC_KEYS = frozenset({"nodes", "settings", "modules", "name", "description"})
-
-
-class _LineDict(dict):  # type: ignore[type-arg]
-    """A mapping that remembers where it and each of its keys started in the file."""
-
-    line: int | None = None
-    key_lines: dict[str, int]
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe loading only; mappings remember their line numbers."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
-        self.flatten_mapping(node)
-        result = _LineDict()
-        result.line = node.start_mark.line + 1
-        result.key_lines = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
-            result[key] = self.construct_object(value_node, deep=True)
-            if isinstance(key, str):
-                result.key_lines[key] = key_node.start_mark.line + 1
-        return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
 
 
 @dataclass
@@ -67,7 +42,7 @@ class NodeSpec:
     g: str = ""
     disabled: bool = False
     wires: list[list[str]] = field(default_factory=list)
-    key_lines: dict[str, int] = field(default_factory=dict)
+    key_lines: Mapping[str, int] = field(default_factory=dict)
 
     def field_line(self, name: str | None) -> int | None:
         return self.key_lines.get(name or "", self.line) if name else self.line
@@ -86,18 +61,15 @@ def load(path: str | Path, problems: list[Problem]) -> Document | None:
     path = Path(path)
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         problems.append(Problem(f"cannot read the file: {exc.strerror or exc}", file=name))
         return None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        problems.append(Problem(f"not valid YAML/JSON: {exc.problem or exc}", file=name, line=line))
-        return None
-    except yaml.YAMLError as exc:
-        problems.append(Problem(f"not valid YAML/JSON: {exc}", file=name))
+        with paused_gc():
+            data = parse(raw, json_errors=path.suffix.lower() == ".json")
+    except ParseError as exc:
+        problems.append(Problem(exc.message, file=name, line=exc.line))
         return None
 
     return from_data(data, name, problems, _sidecar_credentials(path, problems))
@@ -114,7 +86,11 @@ def from_data(data: Any, name: str, problems: list[Problem], credentials: dict[s
                     Problem(f"unknown top-level key (expected one of: {', '.join(sorted(_DOC_KEYS))})", file=name, line=_line(data, key), field=str(key))
                 )
         items = data.get("nodes")
-        settings = dict(data.get("settings") or {})
+        settings_value = data.get("settings") or {}
+        if isinstance(settings_value, dict):
+            settings = dict(settings_value)
+        else:
+            problems.append(Problem("settings must be a mapping", file=name, line=_line(data, "settings"), field="settings"))
         modules_value = data.get("modules") or []
         if not isinstance(modules_value, list) or not all(isinstance(m, str) for m in modules_value):
             problems.append(Problem("modules must be a list of module names or .py paths", file=name, line=_line(data, "modules"), field="modules"))
@@ -178,7 +154,7 @@ def _node(item: Any, index: int, file: str, credentials: dict[str, dict[str, Any
         z=str(item.get("z") or ""),
         g=str(item.get("g") or ""),
         disabled=bool(item.get("d")),
-        key_lines=dict(getattr(item, "key_lines", {})),
+        key_lines=getattr(item, "key_lines", {}),
     )
     if node_type == "tab" and item.get("disabled"):
         spec.disabled = True

@@ -28,6 +28,9 @@ from ._node import ConfigRef, Node, NodeProps, NodeRef
 
 #: The editor writes port counts on many node types; they are properties only where a model declares them.
 _PORT_KEYS = frozenset({"inputs", "outputs"})
+#: Lists and mappings a property may nest. Python walks nested values recursively (this check,
+#: message cloning, JSON output), so a deeper value would fail later with a RecursionError.
+MAX_NESTING = 100
 
 
 R = TypeVar("R", ConfigRef, NodeRef)
@@ -104,6 +107,8 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
             problems.append(Problem(f"unknown node type {spec.type!r}{hint}", file=spec.file, line=spec.field_line("type"), node_id=spec.id, field="type"))
             continue
         raw = _substitute(spec, cls, env, problems)
+        if raw is None:
+            continue
         try:
             props = cls.Props.model_validate(raw)
         except ValidationError as exc:
@@ -151,8 +156,14 @@ def _close_ids(target: str, specs: Mapping[str, NodeSpec]) -> list[str]:
     return difflib.get_close_matches(target, list(specs), n=2, cutoff=0.7)
 
 
-def _substitute(spec: NodeSpec, cls: type[Node], env: Mapping[str, str], problems: list[Problem]) -> dict[str, Any]:
-    def walk(value: Any, fname: str) -> Any:
+class _TooDeep(Exception):
+    pass
+
+
+def _substitute(spec: NodeSpec, cls: type[Node], env: Mapping[str, str], problems: list[Problem]) -> dict[str, Any] | None:
+    """The node's properties with `${VAR}` replaced; None if a property nests deeper than MAX_NESTING."""
+
+    def walk(value: Any, fname: str, depth: int) -> Any:
         if isinstance(value, str):
             try:
                 return substitute(value, env)
@@ -167,13 +178,22 @@ def _substitute(spec: NodeSpec, cls: type[Node], env: Mapping[str, str], problem
                     )
                 )
                 return value
+        if isinstance(value, (dict, list)) and depth > MAX_NESTING:
+            raise _TooDeep
         if isinstance(value, dict):
-            return {k: walk(v, fname) for k, v in value.items()}
+            return {k: walk(v, fname, depth + 1) for k, v in value.items()}
         if isinstance(value, list):
-            return [walk(v, fname) for v in value]
+            return [walk(v, fname, depth + 1) for v in value]
         return value
 
-    return {k: (v if k in cls.raw_fields else walk(v, k)) for k, v in spec.raw.items()}
+    raw: dict[str, Any] = {}
+    for key, value in spec.raw.items():
+        try:
+            raw[key] = walk(value, key, 1) if key not in cls.raw_fields else value
+        except _TooDeep:
+            problems.append(Problem(f"nested deeper than {MAX_NESTING} levels of lists and mappings", file=spec.file, line=spec.field_line(key), node_id=spec.id, field=key))
+            return None
+    return raw
 
 
 def _known_fields(model: type[NodeProps]) -> set[str]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -123,6 +125,59 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path: Path, capsys: pytest
     assert lines[1] == f"  {path}:1: node 'a': field 'type': unknown node type 'injct'; did you mean 'inject'?"
     assert lines[2].startswith(f"  {path}:2: node 'b': field 'active': ")
     assert lines[3] == f"  {path}:3: node 'b': field 'id': duplicate id (first defined at {path}:2)"
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("emoji.json", json.dumps([{"id": "i", "type": "inject", "topic": "\U0001f600"}, {"id": "f", "type": "function", "func": "return {'payload': '\U0001f600'}"}]).encode()),
+        ("utf16.json", json.dumps([{"id": "i", "type": "inject", "topic": "caf\u00e9"}], ensure_ascii=False).encode("utf-16")),
+        ("utf16.yaml", "- {id: i, type: inject, topic: caf\u00e9}\n".encode("utf-16")),
+        ("bom.json", json.dumps([{"id": "i", "type": "inject"}]).encode("utf-8-sig")),
+    ],
+)
+def test_validate_reads_surrogate_escapes_utf16_and_byte_order_marks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str, data: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    rc, out, err = run_in_process(capsys, monkeypatch, "validate", str(path))
+    assert (rc, err) == (0, "") and out.startswith("ok: ")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "located"),
+    [
+        ("latin1.yaml", b"- id: i\n  type: inject\n  topic: caf\xe9\n", ":3: not UTF-8 text: byte 0xe9 at column 13"),
+        ("lone.json", b'[\n {"id": "i", "type": "inject", "topic": "\\ud83d"}\n]', ":2: a string holds half of a UTF-16 surrogate pair"),
+        ("listkey.yaml", b"- id: a\n  type: debug\n  [x, y]: 1\n", ":3: not valid YAML/JSON: a mapping key must be a string or a number, not a list"),
+        ("date.yaml", b"- id: a\n  type: inject\n  payload: 2024-02-30\n", ":3: not valid YAML/JSON: cannot read this value"),
+        ("deep.json", b'[{"id": "i", "type": "inject", "payload": ' + b"[" * 300 + b"]" * 300 + b"}]", ":1: node 'i': field 'payload': nested deeper than 100"),
+    ],
+)
+def test_validate_names_the_line_of_text_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str, data: bytes, located: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    rc, out, err = run_in_process(capsys, monkeypatch, "validate", str(path))
+    assert rc == 2 and out == ""
+    assert err.splitlines()[1].startswith(f"  {path}{located}"), err
+
+
+def test_validate_refuses_an_alias_bomb_at_its_alias_within_bounded_memory(tmp_path: Path) -> None:
+    """Nine levels of nine aliases: 387 million strings if expanded. The 1 GiB address-space cap
+    turns a regression into a MemoryError (exit 1) instead of a machine-sized process."""
+    lines = ["- id: n", "  type: inject", "  payload:", '    a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"    a{k}: &a{k} [" + ",".join([f"*a{k - 1}"] * 9) + "]" for k in range(1, 9)]
+    path = write_flow(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    proc = subprocess.run([*FLOWWIRE, "validate", str(path)], cwd=ROOT, preexec_fn=cap_memory, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.splitlines()[1] == f"  {path}:9: aliases expand this document past 100,000 nodes; refused (an alias bomb?)"
 
 
 # -- run ----------------------------------------------------------------------------------------

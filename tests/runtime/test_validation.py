@@ -188,3 +188,10 @@ def test_unknown_properties_are_warnings(tmp_path: Path) -> None:
 def test_problems_print_as_file_line_node_field_message() -> None:
     problem = Problem("bad", file="f.yaml", line=3, node_id="n", field="p")
     assert str(problem) == "f.yaml:3: node 'n': field 'p': bad"
+
+
+def test_a_property_nested_too_deeply_is_a_problem_not_a_recursion_error(tmp_path: Path) -> None:
+    deep = "[" * 101 + "]" * 101
+    problems = problems_in(tmp_path, f"- id: ok\n  type: inject\n  payload: {'[' * 100 + ']' * 100}\n- id: i\n  type: inject\n  payload: {deep}\n")
+    [problem] = problems
+    assert where(problem) == (6, "i", "payload") and problem.message == "nested deeper than 100 levels of lists and mappings"
