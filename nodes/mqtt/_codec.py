@@ -1,8 +1,8 @@
 """Payloads and properties in and out of MQTT, the way Node-RED's MQTT nodes shape them.
 
-Also the lenient field types Node-RED exports need: it writes numbers and
-booleans as strings (`"qos": "2"`, `"retain": "false"`, `"port": "1883"`) and
-leaves unset numbers as `""`.
+Node-RED's exported strings (`"qos": "2"`, `"retain": "false"`, `""` for
+unset) are read with `runtime.lenient`, as in every family; only the QoS,
+which is MQTT's own, has its type here.
 """
 
 from __future__ import annotations
@@ -15,24 +15,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BeforeValidator
 
-
-def _none_if_empty(value: Any) -> Any:
-    return None if value is None or (isinstance(value, str) and not value.strip()) else value
-
-
-def _bool(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("true", "1", "yes", "on"):
-            return True
-        if text in ("false", "0", "no", "off", ""):
-            return False
-    return value
+from runtime.lenient import is_blank
 
 
 def _qos(value: Any) -> Any:
-    value = _none_if_empty(value)
-    if value is None:
+    if is_blank(value):
         return None
     qos = int(value)
     if qos not in (0, 1, 2):
@@ -40,11 +27,6 @@ def _qos(value: Any) -> Any:
     return qos
 
 
-#: bool that also accepts "true"/"false"/"" (Node-RED writes booleans as strings)
-Bool = Annotated[bool, BeforeValidator(_bool)]
-#: int or None; "" is None
-OptInt = Annotated[int | None, BeforeValidator(_none_if_empty)]
-OptFloat = Annotated[float | None, BeforeValidator(_none_if_empty)]
 #: 0/1/2 from int or string; "" is None ("take it from the message")
 OptQos = Annotated[int | None, BeforeValidator(_qos)]
 

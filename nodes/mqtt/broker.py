@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from runtime import ConfigNode, ConfigRef, NodeError, NodeProps, register
+from runtime import ConfigNode, ConfigRef, NodeError, NodeProps, lenient, register
 from runtime.secrets import redact
 
 from ._client import PARK_LIMIT
-from ._codec import Bool, OptFloat, OptInt, OptQos, user_properties
+from ._codec import OptQos, user_properties
 from ._connection import BrokerConnection, BrokerSettings, Message, TLSSettings
 from ._embedded import EmbeddedBroker
 from .tls import TlsConfig
@@ -31,20 +31,20 @@ class BrokerProps(NodeProps):
     embedded: Literal["never", "auto", "always"] = Field(
         "never", description="run an MQTT 3.1.1 broker in this process (amqtt, free loopback port) and connect "
                              "to it: auto = when `broker` is empty, always = ignore `broker`")
-    port: OptInt = Field(None, description="TCP port (default 1883, 8883 with TLS)")
+    port: lenient.OptInt = Field(None, description="TCP port (default 1883, 8883 with TLS)")
     clientid: str = Field("", description="client id; random when empty (a persistent session needs a fixed one)")
-    autoConnect: Bool = True
-    usetls: Bool = False
+    autoConnect: lenient.Bool = True
+    usetls: lenient.Bool = False
     tls: Annotated[str, ConfigRef("tls-config", optional=True)] = Field("", description="id of a tls-config node")
     ca: str = Field("", description="CA certificate: path or PEM text (instead of a tls-config node)")
     cert: str = Field("", description="client certificate: path or PEM text")
     key: str = Field("", description="client private key: path or PEM text")
     passphrase: str = Field("", description="password of the client key")
-    verifyservercert: Bool = True
-    protocolVersion: OptInt = Field(4, description="3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0")
-    keepalive: OptInt = 60
-    cleansession: Bool = True
-    sessionExpiry: OptInt = Field(None, description="v5 session expiry in seconds (with cleansession false: never when empty)")
+    verifyservercert: lenient.Bool = True
+    protocolVersion: lenient.OptInt = Field(4, description="3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0")
+    keepalive: lenient.OptInt = 60
+    cleansession: lenient.Bool = True
+    sessionExpiry: lenient.OptInt = Field(None, description="v5 session expiry in seconds (with cleansession false: never when empty)")
     user: str = Field("", description="user name (credentials, or ${ENV})")
     password: str = Field("", description="password (credentials, or ${ENV}); never logged")
     passwordFile: str = Field("", description="read the password from this file (e.g. a container secret)")
@@ -52,23 +52,23 @@ class BrokerProps(NodeProps):
     birthTopic: str = ""
     birthPayload: str = ""
     birthQos: OptQos = 0
-    birthRetain: Bool = False
+    birthRetain: lenient.Bool = False
     closeTopic: str = ""
     closePayload: str = ""
     closeQos: OptQos = 0
-    closeRetain: Bool = False
+    closeRetain: lenient.Bool = False
     willTopic: str = ""
     willPayload: str = ""
     willQos: OptQos = 0
-    willRetain: Bool = False
-    reconnectDelay: OptFloat = Field(1.0, description="first reconnect delay, seconds (doubles each attempt)")
-    reconnectDelayMax: OptFloat = Field(30.0, description="longest reconnect delay, seconds")
-    connectTimeout: OptFloat = 10.0
-    queueSize: OptInt = Field(10_000, description="publishes kept while disconnected")
+    willRetain: lenient.Bool = False
+    reconnectDelay: lenient.OptFloat = Field(1.0, description="first reconnect delay, seconds (doubles each attempt)")
+    reconnectDelayMax: lenient.OptFloat = Field(30.0, description="longest reconnect delay, seconds")
+    connectTimeout: lenient.OptFloat = 10.0
+    queueSize: lenient.OptInt = Field(10_000, description="publishes kept while disconnected")
     queueFull: Literal["block", "drop-oldest"] = Field("block", description="what a full queue does")
-    receiveMaximum: OptInt = Field(1000, description="v5: unacknowledged QoS>=1 messages the broker may send us")
-    maxInflight: OptInt = Field(1000, description="our QoS>=1 publishes in flight before paho queues them")
-    parkLimit: OptInt = Field(PARK_LIMIT, description="bytes of received messages parked while an mqtt in is paused before the socket stops being read")
+    receiveMaximum: lenient.OptInt = Field(1000, description="v5: unacknowledged QoS>=1 messages the broker may send us")
+    maxInflight: lenient.OptInt = Field(1000, description="our QoS>=1 publishes in flight before paho queues them")
+    parkLimit: lenient.OptInt = Field(PARK_LIMIT, description="bytes of received messages parked while an mqtt in is paused before the socket stops being read")
 
 
 def _message(topic: str, payload: str, qos: int | None, retain: bool) -> Message | None:

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from paho.mqtt.client import MQTTMessage
 from pydantic import Field
 
-from runtime import ConfigRef, Msg, Node, NodeError, NodeProps, Output, register
+from runtime import ConfigRef, Msg, Node, NodeError, NodeProps, Output, lenient, register
 
-from ._codec import Bool, OptInt, OptQos, PayloadError, decode_payload, incoming_properties
+from ._codec import OptQos, PayloadError, decode_payload, incoming_properties
 from ._connection import Ack, BrokerConnection, Subscription
 from ._topic import validate_filter
 from .broker import MqttBroker
@@ -24,11 +24,11 @@ class MqttInProps(NodeProps):
     topic: str = Field("", description="filter with + / #, or $share/<group>/<filter>; empty = dynamic (msg.action)")
     qos: OptQos = Field(2, description="maximum QoS of the subscription")
     datatype: Datatype = Field("auto-detect", description="what msg.payload becomes")
-    nl: Bool = Field(False, description="v5 no local: not our own publishes")
-    rap: Bool = Field(False, description="v5 retain as published")
-    rh: OptInt = Field(0, description="v5 retain handling 0/1/2")
-    atLeastOnce: Bool = Field(False, description="acknowledge only when the flow has finished the message (QoS >= 1)")
-    queueSize: OptInt = Field(1000, description="received messages waiting to enter the flow before further ones are parked")
+    nl: lenient.Bool = Field(False, description="v5 no local: not our own publishes")
+    rap: lenient.Bool = Field(False, description="v5 retain as published")
+    rh: lenient.OptInt = Field(0, description="v5 retain handling 0/1/2")
+    atLeastOnce: lenient.Bool = Field(False, description="acknowledge only when the flow has finished the message (QoS >= 1)")
+    queueSize: lenient.OptInt = Field(1000, description="received messages waiting to enter the flow before further ones are parked")
 
 
 def _subscription_spec(entry: Any, default_qos: int, default_datatype: str) -> dict[str, Any]:

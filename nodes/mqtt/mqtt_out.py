@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from runtime import ConfigRef, Msg, Node, NodeError, NodeProps, Output, register
+from runtime import ConfigRef, Msg, Node, NodeError, NodeProps, Output, lenient, register
 
-from ._codec import OptInt, OptQos, PayloadError, encode_payload, outgoing_properties, user_properties
+from ._codec import OptQos, PayloadError, encode_payload, outgoing_properties, user_properties
 from ._connection import BrokerConnection, DoneCallback
 from ._topic import has_wildcard
 from .broker import MqttBroker
@@ -31,7 +31,7 @@ class MqttOutProps(NodeProps):
     respTopic: str = Field("", description="v5 response topic (msg.responseTopic wins)")
     contentType: str = Field("", description="v5 content type (msg.contentType wins)")
     correl: str = Field("", description="v5 correlation data (msg.correlationData wins)")
-    expiry: OptInt = Field(None, description="v5 message expiry interval, seconds")
+    expiry: lenient.OptInt = Field(None, description="v5 message expiry interval, seconds")
     userProps: Any = Field("", description="v5 user properties: object or JSON text (msg.userProperties wins)")
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from runtime import ConfigNode, NodeProps, register
+from runtime import ConfigNode, NodeProps, lenient, register
 from runtime.secrets import redact
 
-from ._codec import Bool
 from ._connection import TLSSettings
 
 
@@ -23,7 +22,7 @@ class TlsProps(NodeProps):
     certdata: str = Field("", description="client certificate, PEM text (credentials)")
     keydata: str = Field("", description="client private key, PEM text (credentials)")
     passphrase: str = Field("", description="password of the private key (credentials)")
-    verifyservercert: Bool = True
+    verifyservercert: lenient.Bool = True
     servername: str = Field("", description="(accepted, not used: the broker host name is the SNI name)")
     alpnprotocol: str = ""
 

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from runtime import ConfigNode, NodeProps, register
+from runtime import ConfigNode, NodeProps, lenient, register
 from runtime.properties import PathError, delete_path, get_path, parse_path, split_store
 from runtime.secrets import redact
 
@@ -49,26 +49,12 @@ PER_MESSAGE_KEY_TYPES = frozenset({"msg", "flow", "global"})
 REFERENCE_KEY_TYPES = frozenset({"env", "file", *PER_MESSAGE_KEY_TYPES})
 
 
-def _lenient_bool(value: Any) -> Any:
-    """Node-RED exports booleans as strings ("true") or empty strings."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return value
-
-
-def _lenient_number(value: Any) -> Any:
-    return None if value in ("", None) else value
-
-
 def _headers(value: Any) -> Any:
     if isinstance(value, str):
         return json.loads(value) if value.strip() else {}
     return value or {}
 
 
-Bool = Annotated[bool, BeforeValidator(_lenient_bool)]
-OptFloat = Annotated[float | None, BeforeValidator(_lenient_number)]
-OptInt = Annotated[int | None, BeforeValidator(_lenient_number)]
 
 
 class OpenAIConfigProps(NodeProps):
@@ -84,14 +70,14 @@ class OpenAIConfigProps(NodeProps):
     project: str = Field("", description="OpenAI-Project header; empty = $OPENAI_PROJECT_ID")
     key_header: str = Field("Authorization", description="send the key in this header instead of "
                                                         "`Authorization: Bearer` (raw key, no Bearer prefix)")
-    key_in_query: Bool = Field(False, description="send the key as the query parameter named by key_header")
-    timeout: OptFloat = Field(None, description="seconds per request (SDK default 600)")
-    max_retries: OptInt = Field(2, description="SDK retries on 408/409/429/5xx and connection errors, "
+    key_in_query: lenient.Bool = Field(False, description="send the key as the query parameter named by key_header")
+    timeout: lenient.OptFloat = Field(None, description="seconds per request (SDK default 600)")
+    max_retries: lenient.OptInt = Field(2, description="SDK retries on 408/409/429/5xx and connection errors, "
                                                "honouring Retry-After")
     headers: Annotated[dict[str, str], BeforeValidator(_headers)] = Field(
         default_factory=dict, repr=False, description="extra headers on every request (object or JSON text)")
-    max_concurrent: OptInt = Field(100, description="requests in flight at once through this config node")
-    max_connections: OptInt = Field(100, description="TCP connections in the pool (kept alive and reused)")
+    max_concurrent: lenient.OptInt = Field(100, description="requests in flight at once through this config node")
+    max_connections: lenient.OptInt = Field(100, description="TCP connections in the pool (kept alive and reused)")
     transport: Literal["aiohttp", "httpx"] = Field("aiohttp", description="the SDK's HTTP transport")
     emulator: Literal["never", "auto", "always"] = Field(
         "never", description="run the built-in OpenAI emulator in this process and use it (offline): auto = "

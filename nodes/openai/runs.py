@@ -17,14 +17,14 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from runtime import ConfigRef, Node, NodeProps, register
+from runtime import ConfigRef, Node, NodeProps, lenient, register
 from runtime.properties import get_path, parse_path
 
 from . import _dispatch
 from ._errors import config_error, from_sdk, invalid_payload
 from ._methods import RUNS, Method, lookup, names
 from ._params import PayloadError, params_of, validate
-from .config import Bool, MissingKey, OpenAIConfig, OptInt
+from .config import MissingKey, OpenAIConfig
 
 _REQUESTING = {"fill": "blue", "shape": "dot", "text": "requesting"}
 _STREAMING = {"fill": "green", "shape": "dot", "text": "streaming"}
@@ -36,10 +36,10 @@ class OpenAIMethodProps(NodeProps):
     method: str = Field(description="method name, e.g. createRun (Node-RED's names; snake_case also accepted)")
     property: str = Field("payload", description="where the request is read from")
     propertyType: Literal["msg", "flow", "global"] = Field("msg", description="msg, flow or global")
-    wait: Bool = Field(False, description="poll a created/returned run until it is terminal or requires_action")
-    pollInterval: OptInt = Field(None, description="ms between polls with wait (default: the server's hint, "
+    wait: lenient.Bool = Field(False, description="poll a created/returned run until it is terminal or requires_action")
+    pollInterval: lenient.OptInt = Field(None, description="ms between polls with wait (default: the server's hint, "
                                                    "else 1000)")
-    fetchAll: Bool = Field(False, description="list methods: follow the cursors and return every item")
+    fetchAll: lenient.Bool = Field(False, description="list methods: follow the cursors and return every item")
 
 
 
