@@ -10,6 +10,7 @@ compile). Warnings (unknown properties) are returned, not fatal.
 from __future__ import annotations
 
 import os
+import re
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,7 +116,8 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
             for error in exc.errors():
                 loc = ".".join(str(p) for p in error["loc"]) or None
                 top = str(error["loc"][0]) if error["loc"] else None
-                got = "" if error["type"] == "missing" else f" (got {_short(error.get('input'))})"
+                shown = error["type"] != "missing" and not _may_hold_secret(cls.Props, top)
+                got = f" (got {_short(error.get('input'))})" if shown else ""
                 problems.append(Problem(f"{error['msg']}{got}", file=spec.file, line=spec.field_line(top), node_id=spec.id, field=loc))
             continue
         for fname, message in cls.check(props):
@@ -265,6 +267,17 @@ def _check_config_refs(node: CheckedNode, checked: Mapping[str, CheckedNode], al
                     field=fname,
                 )
             )
+
+
+_SECRET_NAME = re.compile(r"pass|secret|token|key|cred|auth", re.IGNORECASE)
+
+
+def _may_hold_secret(model: type[NodeProps], field: str | None) -> bool:
+    """A rejected value is echoed in the problem text, unless the field may hold a password or key."""
+    if field is None:
+        return False
+    info = model.model_fields.get(field) or next((f for f in model.model_fields.values() if f.alias == field), None)
+    return bool(_SECRET_NAME.search(field)) or (info is not None and info.repr is False)
 
 
 def _short(value: Any) -> str:

@@ -10,6 +10,7 @@ from typing import Annotated
 import pytest
 
 from runtime import ConfigNode, ConfigRef, FlowError, Msg, Node, NodeProps, Problem, check_files, register
+from runtime.testing import build
 
 
 class DatabaseProps(NodeProps):
@@ -195,3 +196,19 @@ def test_a_property_nested_too_deeply_is_a_problem_not_a_recursion_error(tmp_pat
     problems = problems_in(tmp_path, f"- id: ok\n  type: inject\n  payload: {'[' * 100 + ']' * 100}\n- id: i\n  type: inject\n  payload: {deep}\n")
     [problem] = problems
     assert where(problem) == (6, "i", "payload") and problem.message == "nested deeper than 100 levels of lists and mappings"
+
+
+def test_a_rejected_value_is_not_echoed_when_the_field_may_hold_a_secret() -> None:
+    secret = "hunter2-" + "x9" * 10
+    nodes = [{"id": "r", "type": "http request", "url": "http://h/", "password": {"not": secret}, "authType": "basic"}]
+    with pytest.raises(FlowError) as info:
+        build(nodes)
+    [problem] = info.value.problems
+    assert problem.field == "password"
+    assert secret not in str(problem)
+
+
+def test_a_rejected_value_is_echoed_for_an_ordinary_field() -> None:
+    with pytest.raises(FlowError) as info:
+        build([{"id": "r", "type": "http request", "url": ["not", "text"]}])
+    assert "(got ['not', 'text'])" in str(info.value.problems[0])
