@@ -1,5 +1,9 @@
 """paho-mqtt 2.x driven by the asyncio event loop, without a thread.
 
+(Over 500 lines on purpose: it is the only module allowed to touch paho's
+private API, so every override of it, and the version check that guards
+them, stays here where one reader can see them all.)
+
 Why not paho's `loop_start()` thread + `call_soon_threadsafe` (pyflowred's
 pattern)? Measured with `python bench/mqtt/run.py --transports` (50,000 QoS 0
 JSON messages relayed, C load generators, same run): paho's thread feeding an

@@ -1,5 +1,9 @@
 """One broker connection, shared by every node that uses the same `mqtt-broker`.
 
+(Over 500 lines on purpose: reconnect, backlog, publish completion, manual
+acks and backpressure below are one state machine over one paho client's
+state; split across files, each part would need the others' internals.)
+
 The connection owns the paho client (see `_client.py` for how it runs on the
 event loop), keeps it connected, and is where the delivery guarantees live:
 
