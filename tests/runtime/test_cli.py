@@ -15,6 +15,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -222,6 +223,14 @@ async def test_sigterm_drains_in_flight_messages_so_nothing_is_lost(tmp_path: Pa
     assert out.read_text().split() == [str(i) for i in range(8)], "every in-flight message reached the end"
 
 
+async def _signal_twice(fw: Any) -> int:
+    """SIGTERM, wait until it is handled, SIGTERM again: the forced exit's return code."""
+    fw.send(signal.SIGTERM)
+    await fw.wait_for(lambda: any("SIGTERM received" in line for line in fw.stderr), "the first signal to be handled")
+    fw.send(signal.SIGTERM)
+    return await fw.finish(timeout=5)
+
+
 async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
     path = write_cli_flow(
         tmp_path,
@@ -233,10 +242,7 @@ async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
     )
     async with flowwire("run", str(path)) as fw:
         await fw.wait_for(lambda: any("flowwire running" in line for line in fw.stderr), "start-up")
-        fw.send(signal.SIGTERM)
-        await fw.wait_for(lambda: any("SIGTERM received" in line for line in fw.stderr), "the first signal to be handled")
-        fw.send(signal.SIGTERM)
-        rc = await fw.finish(timeout=5)
+        rc = await _signal_twice(fw)
     assert rc != 0, "a forced exit is not a clean one"
     assert any("second signal" in line for line in fw.stderr)
 
@@ -314,10 +320,7 @@ async def test_a_second_signal_saves_file_context_before_exiting(tmp_path: Path)
     )
     async with flowwire("run", str(path)) as fw:
         await fw.wait_for(lambda: any("kept" in line for line in fw.stderr), "the context value to be set")
-        fw.send(signal.SIGTERM)
-        await fw.wait_for(lambda: any("SIGTERM received" in line for line in fw.stderr), "the first signal to be handled")
-        fw.send(signal.SIGTERM)
-        rc = await fw.finish(timeout=5)
+        rc = await _signal_twice(fw)
     assert rc != 0
     saved = [json.loads(p.read_text()) for p in store.glob("*.json")]
     assert {"kept": "value"} in saved, "the file store was written before the forced exit"
