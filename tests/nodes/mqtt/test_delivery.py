@@ -131,6 +131,51 @@ async def test_sigkilled_runtime_loses_nothing_in_at_least_once_mode(broker_fact
     assert unique_ids(sink) == set(range(N)), log.read_text()[-3000:]
 
 
+#: ALO_FLOW with a delay between in and out: messages sit inside the flow, received but unfinished.
+HELD_FLOW = ALO_FLOW.replace("    wires: [mark]\n", "    wires: [[hold, seen]]\n", 1) + """\
+  - id: hold
+    type: delay
+    pauseType: delay
+    timeout: ${HOLD_S}
+    timeoutUnits: seconds
+    wires: [mark]
+  - id: seen
+    type: debug
+    tosidebar: false
+    console: true
+"""
+
+
+@pytest.mark.skipif(not (ROOT / "runtime" / "cli.py").exists(), reason="needs the flowwire CLI")
+async def test_messages_held_inside_the_flow_when_sigkilled_arrive_after_a_restart(broker_factory, peers, tmp_path):
+    # The one thing at-least-once exists for: a message the flow has received but not finished
+    # must not be acknowledged. Every message is held in a delay when the process dies, so an
+    # implementation that acknowledges on receipt loses them all, on every run.
+    broker = broker_factory(extra="log_type subscribe")
+    sink = peers(broker.port, client_id="held-sink", clean=False)
+    sink.subscribe("held/out", 1)
+    flow = tmp_path / "held.yaml"
+    flow.write_text(HELD_FLOW)
+    env = {"MQTT_PORT": str(broker.port), "CLIENT_ID": "held-relay", "IN_TOPIC": "held/in", "OUT_TOPIC": "held/out", "RUNTIME": "r"}
+    log = tmp_path / "runtime.log"
+    n = 50
+    proc = _runtime(flow, {**env, "HOLD_S": "3600"}, log)
+    try:
+        await wait_until(lambda: _subscribed(broker, "held-relay", "held/in"), 20, "the runtime subscribing")
+        source = peers(broker.port, client_id="held-source")
+        for i in range(n):
+            source.publish("held/in", json.dumps({"i": i}), qos=1)
+        await wait_until(lambda: log.read_text().count("[seen] payload") >= 10, 20, "messages received and held by the flow")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+        assert sink.messages == [], "nothing got through the hour-long delay before the kill"
+        proc = _runtime(flow, {**env, "HOLD_S": "0"}, log)
+        await wait_until(lambda: len(unique_ids(sink)) >= n, 30, f"all {n} messages after the restart")
+    finally:
+        _stop(proc)
+    assert unique_ids(sink) == set(range(n))
+
+
 @pytest.mark.skipif(not (ROOT / "runtime" / "cli.py").exists(), reason="needs the flowwire CLI")
 async def test_two_runtimes_on_a_shared_subscription_handle_each_message_once(broker_factory, peers, tmp_path):
     broker = broker_factory(extra="log_type subscribe")
