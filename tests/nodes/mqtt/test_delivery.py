@@ -143,6 +143,12 @@ HELD_FLOW = ALO_FLOW.replace("    wires: [mark]\n", "    wires: [[hold, seen]]\n
     type: debug
     tosidebar: false
     console: true
+  - id: probe
+    type: mqtt in
+    broker: b
+    topic: held/probe
+    qos: "0"
+    wires: [seen]
 """
 
 
@@ -165,7 +171,11 @@ async def test_messages_held_inside_the_flow_when_sigkilled_arrive_after_a_resta
         source = peers(broker.port, client_id="held-source")
         for i in range(n):
             source.publish("held/in", json.dumps({"i": i}), qos=1)
-        await wait_until(lambda: log.read_text().count("[seen] payload") >= 10, 20, "messages received and held by the flow")
+        await wait_until(lambda: log.read_text().count("[seen] payload") >= 20, 20, "a broker window of messages received and held")
+        # A probe behind them: once the runtime has logged it, anything it queued for the broker
+        # before (an early acknowledgement) has been written, so the kill below cannot race it.
+        source.publish("held/probe", "probe", qos=0)
+        await wait_until(lambda: "[seen] payload: probe" in log.read_text(), 20, "the probe")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(5)
         assert sink.messages == [], "nothing got through the hour-long delay before the kill"
