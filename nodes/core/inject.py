@@ -99,16 +99,18 @@ class Inject(Node):
         if props.crontab:
             from croniter import croniter
 
+            # Cron slots are wall-clock dates, so the next slot and the distance to it come
+            # from the wall clock (read again for every slot: a stepped clock is followed);
+            # the wait itself runs on the loop clock, like every other timer of the node.
             schedule = croniter(props.crontab, datetime.now().astimezone())
             while True:
                 await asyncio.sleep(max(0.0, schedule.get_next(float) - time.time()))
                 await self.emit(self._message())
         elif props.repeat:
-            loop = asyncio.get_running_loop()
-            due = loop.time()
+            due = self.time()
             while True:
                 due += props.repeat
-                await asyncio.sleep(max(0.0, due - loop.time()))
+                await asyncio.sleep(max(0.0, due - self.time()))
                 await self.emit(self._message())
 
     async def stop(self) -> None:
