@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from runtime import FlowError
-from runtime.testing import build, run_flow, wait_until
+from runtime.testing import build, run_flow
+
+#: Timers run on looptime's clock: exact times, no wall-clock waits.
+pytestmark = pytest.mark.looptime
 
 
 def inject(**props: Any) -> list[dict[str, Any]]:
@@ -83,7 +86,6 @@ def now() -> float:
 TOLERANCE = 1e-6
 
 
-@pytest.mark.looptime
 async def test_once_injects_after_the_delay_and_only_once() -> None:
     async with run_flow(inject(once=True, onceDelay=0.05, payload="start", payloadType="str")) as flow:
         start = now()
@@ -96,7 +98,6 @@ async def test_once_injects_after_the_delay_and_only_once() -> None:
     assert len(sink.messages) == 1
 
 
-@pytest.mark.looptime
 async def test_repeat_injects_every_interval_until_stopped() -> None:
     async with run_flow(inject(repeat=0.02, payload="tick", payloadType="str")) as flow:
         start = now()
@@ -110,7 +111,6 @@ async def test_repeat_injects_every_interval_until_stopped() -> None:
     assert len(sink.messages) == 5
 
 
-@pytest.mark.looptime
 async def test_once_then_repeat_counts_the_interval_from_the_first_injection() -> None:
     # Node-RED starts the repeat timer when the once-injection fires.
     async with run_flow(inject(once=True, onceDelay=0.5, repeat=2, payload="tick", payloadType="str")) as flow:
@@ -120,7 +120,6 @@ async def test_once_then_repeat_counts_the_interval_from_the_first_injection() -
         assert [t - start for t in flow.sink("out").times] == pytest.approx([0.5, 2.5, 4.5], abs=TOLERANCE)
 
 
-@pytest.mark.looptime
 async def test_cron_injects_at_the_next_wall_clock_slot() -> None:
     # croniter takes an optional sixth field for seconds: this fires every second. The slot is
     # a wall-clock date; the wait runs on the loop clock, so looptime fast-forwards it.
@@ -157,7 +156,6 @@ def test_node_red_blank_repeat_means_no_repeat() -> None:
     assert (props.repeat, props.onceDelay) == (0, 0.1)  # Node-RED: (n.onceDelay || 0.1)
 
 
-@pytest.mark.looptime
 async def test_the_repeat_stops_before_the_drain_so_the_drain_ends() -> None:
     # Held messages are drained at shutdown; a source that kept injecting would keep the drain busy.
     nodes = [

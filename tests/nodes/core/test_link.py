@@ -10,6 +10,9 @@ import pytest
 from runtime import FlowError, Msg, Node, register
 from runtime.testing import build, run_flow
 
+#: On looptime's clock a missing message fails at once instead of after a wall-clock timeout.
+pytestmark = pytest.mark.looptime
+
 
 @register("test-double")
 class Double(Node):
@@ -160,7 +163,6 @@ async def test_dynamic_target_not_found_is_an_error() -> None:
         assert "not found" in caught["error"]["message"]
 
 
-@pytest.mark.looptime
 @pytest.mark.parametrize("timeout", ["0.03", None], ids=["0.03 s", "default 30 s"])
 async def test_link_call_timeout_is_an_error_with_the_message_as_called(timeout: str | None) -> None:
     # Node-RED's own test: the called flow ends in a link out that is not in return mode.
@@ -223,7 +225,6 @@ def slow_called_flow(reply_after_ms: int) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.looptime
 async def test_a_reply_within_the_timeout_cancels_it() -> None:
     async with run_flow(with_catch(slow_called_flow(20))) as flow:
         start = asyncio.get_running_loop().time()
@@ -234,7 +235,6 @@ async def test_a_reply_within_the_timeout_cancels_it() -> None:
         assert flow.sink("errors").messages == []
 
 
-@pytest.mark.looptime
 async def test_a_late_reply_comes_after_the_timeout_error() -> None:
     # Node-RED sends a reply that arrives after the timeout on all the same.
     async with run_flow(with_catch(slow_called_flow(100))) as flow:

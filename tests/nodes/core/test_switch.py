@@ -9,6 +9,9 @@ import pytest
 from runtime import FlowError
 from runtime.testing import build, run_flow
 
+#: On looptime's clock a missing message fails at once instead of after a wall-clock timeout.
+pytestmark = pytest.mark.looptime
+
 
 def switch_flow(rules: list[dict[str, Any]], **props: Any) -> list[dict[str, Any]]:
     """A switch with one test-sink per rule: output i goes to sink `s<i>`."""
