@@ -99,12 +99,16 @@ class Inject(Node):
         if props.crontab:
             from croniter import croniter
 
-            # Cron slots are wall-clock dates, so the next slot and the distance to it come
-            # from the wall clock (read again for every slot: a stepped clock is followed);
-            # the wait itself runs on the loop clock, like every other timer of the node.
-            schedule = croniter(props.crontab, datetime.now().astimezone())
+            # Cron slots are wall-clock dates: each next slot is found from the wall clock as
+            # it reads now, so a clock stepped forward (NTP after boot) gives the next slot,
+            # not a burst of every slot it skipped; counting from the last slot when that is
+            # later keeps a timer that fires a hair early from sending a slot twice. The wait
+            # itself runs on the loop clock, like every other timer of the node.
+            last = 0.0
             while True:
-                await asyncio.sleep(max(0.0, schedule.get_next(float) - time.time()))
+                wall = time.time()
+                last = croniter(props.crontab, datetime.fromtimestamp(max(wall, last)).astimezone()).get_next(float)
+                await asyncio.sleep(max(0.0, last - wall))
                 await self.emit(self._message())
         elif props.repeat:
             due = self.time()

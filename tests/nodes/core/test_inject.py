@@ -135,6 +135,18 @@ async def test_cron_injects_at_the_next_wall_clock_slot() -> None:
     assert math.floor(wall_after + waited) >= wall_before + waited, f"waited {waited:.3f} s: not up to a whole second of the wall clock"
 
 
+async def test_cron_after_the_wall_clock_steps_forward_fires_at_the_next_slot_not_every_skipped_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A device without a battery clock boots at a wrong time, then NTP steps the clock forward.
+    real_time, offset = time.time, [0.0]
+    monkeypatch.setattr(time, "time", lambda: real_time() + offset[0])
+    async with run_flow(inject(crontab="* * * * * *", payload="cron", payloadType="str")) as flow:
+        await flow.received("out", exact=False)
+        offset[0] = 3600.0
+        await asyncio.sleep(5)  # loop time; the wall clock is stepped, not the loop clock
+        count = len(flow.sink("out").messages)
+    assert 2 <= count <= 6, f"{count} injections in 5 s of a once-a-second cron"
+
+
 @pytest.mark.parametrize(
     ("props", "field"),
     [
