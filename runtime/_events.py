@@ -2,7 +2,8 @@
 
 Scopes follow Node-RED: a `catch`/`status` node with no scope hears every
 node on its own tab (config nodes, which live on no tab, count as on every
-tab), a list scope hears the listed ids, `group` hears its group. A catch
+tab), a list scope hears the listed ids, `group` hears its group and the
+groups nested in it (a `group` scope outside any group hears nothing). A catch
 marked `uncaught` hears only errors no other catch node took. `complete`
 nodes hear the nodes they list. An error whose message already carries an
 error from the same node nine times (`msg.error.source.count`) is dropped
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._errors import NodeError
@@ -29,18 +31,32 @@ log = logging.getLogger("flowwire.errors")
 _MAX_CATCHES = 10
 
 
-def _covers(listener: Node, node: Node) -> bool:
+def _in_group(group: str, node: Node, parents: Mapping[str, str]) -> bool:
+    """Whether `node` is in `group` or in a group nested in it (at any depth)."""
+    seen: set[str] = set()
+    current = node.g
+    while current and current not in seen:
+        if current == group:
+            return True
+        seen.add(current)
+        current = parents.get(current, "")
+    return False
+
+
+def _covers(listener: Node, node: Node, parents: Mapping[str, str]) -> bool:
     scope = getattr(listener.props, "scope", None)
     if scope is None or scope == [] or scope == "flow":
         return listener.z == node.z or not node.z or not listener.z
     if scope == "group":
-        return bool(listener.g) and listener.g == node.g
+        return bool(listener.g) and _in_group(listener.g, node, parents)
     return node.id in scope
 
 
 class Events:
     def __init__(self, nodes: dict[str, Node], router: Router) -> None:
         self._router = router
+        #: Each group's enclosing group, for `group` scopes over nested groups.
+        self._parents = {n.id: n.g for n in nodes.values() if n.type == "group" and n.g}
         self._catch = [n for n in nodes.values() if getattr(n, "listens", None) == "error"]
         self._status = [n for n in nodes.values() if getattr(n, "listens", None) == "status"]
         self._complete: dict[str, list[Node]] = {}
@@ -86,9 +102,9 @@ class Events:
                     extra={"node_id": node.id, "msgid": msgid},
                 )
                 return
-        targets = [c for c in self._catch if not getattr(c.props, "uncaught", False) and _covers(c, node)]
+        targets = [c for c in self._catch if not getattr(c.props, "uncaught", False) and _covers(c, node, self._parents)]
         if not targets:
-            targets = [c for c in self._catch if getattr(c.props, "uncaught", False) and _covers(c, node)]
+            targets = [c for c in self._catch if getattr(c.props, "uncaught", False) and _covers(c, node, self._parents)]
         if not targets:
             log.error("[%s:%s] %s (msgid=%s)", node.type, node.id, text, msgid, extra={"node_id": node.id, "msgid": msgid})
             if stack:
@@ -114,7 +130,7 @@ class Events:
             self._router.enqueue(catcher._delivery, copy, token)
 
     def status(self, node: Node, status: dict[str, Any]) -> None:
-        targets = [s for s in self._status if _covers(s, node)]
+        targets = [s for s in self._status if _covers(s, node, self._parents)]
         if not targets:
             return
         token = self._router.token()

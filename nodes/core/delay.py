@@ -227,7 +227,7 @@ class Delay(Node):
             self.status("blue", "ring", 0)
             return None
         self._allow_rate(msg)
-        now = asyncio.get_running_loop().time()
+        now = self.time()
         if self._last_sent is None or now - self._last_sent > self._rate:
             self._last_sent = now
             return msg
@@ -282,7 +282,7 @@ class Delay(Node):
 
     def _start_interval(self) -> None:
         self._stop_interval()
-        self._next_tick = asyncio.get_running_loop().time() + self._rate
+        self._next_tick = self.time() + self._rate
         self._interval = self.call_later(self._rate, self._tick)
 
     def _stop_interval(self) -> None:
@@ -309,7 +309,7 @@ class Delay(Node):
                 entry.held.send(entry.msg)
                 entry.held.done()
         self._report_depth()
-        now = asyncio.get_running_loop().time()
+        now = self.time()
         self._next_tick += self._rate
         if self._next_tick < now:
             # Like setInterval: after a stall, carry on at the rate rather than catch up in a burst.

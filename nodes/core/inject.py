@@ -99,16 +99,22 @@ class Inject(Node):
         if props.crontab:
             from croniter import croniter
 
-            schedule = croniter(props.crontab, datetime.now().astimezone())
+            # Cron slots are wall-clock dates: each next slot is found from the wall clock as
+            # it reads now, so a clock stepped forward (NTP after boot) gives the next slot,
+            # not a burst of every slot it skipped; counting from the last slot when that is
+            # later keeps a timer that fires a hair early from sending a slot twice. The wait
+            # itself runs on the loop clock, like every other timer of the node.
+            last = 0.0
             while True:
-                await asyncio.sleep(max(0.0, schedule.get_next(float) - time.time()))
+                wall = time.time()
+                last = croniter(props.crontab, datetime.fromtimestamp(max(wall, last)).astimezone()).get_next(float)
+                await asyncio.sleep(max(0.0, last - wall))
                 await self.emit(self._message())
         elif props.repeat:
-            loop = asyncio.get_running_loop()
-            due = loop.time()
+            due = self.time()
             while True:
                 due += props.repeat
-                await asyncio.sleep(max(0.0, due - loop.time()))
+                await asyncio.sleep(max(0.0, due - self.time()))
                 await self.emit(self._message())
 
     async def stop(self) -> None:

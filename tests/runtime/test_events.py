@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from runtime import Msg, Node, NodeError, register
+from runtime import ConfigNode, Msg, Node, NodeError, register
 from runtime.testing import run_flow, wait_until
+
+#: On looptime's clock a missing event fails at once instead of after a wall-clock timeout.
+pytestmark = pytest.mark.looptime
 
 
 @register("test-raise")
@@ -53,8 +56,31 @@ class Hold(Node):
         self.held.append(self.hold(msg))
 
 
-def sink(node_id: str, z: str = "") -> dict[str, Any]:
-    return {"id": node_id, "type": "test-sink", **({"z": z} if z else {})}
+@register("test-reporting-config")
+class ReportingConfig(ConfigNode):
+    """A config node that reports an error or a status when the test says so (as a broker does on its own)."""
+
+    def fail(self, msg: Msg) -> None:
+        self.error(NodeError("config trouble"), msg)
+
+    def show(self, text: str) -> None:
+        self.status("red", "ring", text)
+
+
+def sink(node_id: str, z: str = "", g: str = "") -> dict[str, Any]:
+    return {"id": node_id, "type": "test-sink", **({"z": z} if z else {}), **({"g": g} if g else {})}
+
+
+def listener(kind: str, node_id: str, z: str = "", g: str = "", scope: Any = None) -> list[dict[str, Any]]:
+    """A catch/status node wired to its own sink `<id>-out`."""
+    node = {"id": node_id, "type": kind, "wires": [[f"{node_id}-out"]], **({"z": z} if z else {}), **({"g": g} if g else {})}
+    if scope is not None:
+        node["scope"] = scope
+    return [node, sink(f"{node_id}-out", z, g)]
+
+
+def heard(flow: Any, listener_id: str, key: str = "error") -> list[str]:
+    return [m[key]["source"]["id"] for m in flow.sink(f"{listener_id}-out").messages]
 
 
 # -- catch scoping ----------------------------------------------------------------------------
@@ -102,6 +128,73 @@ async def test_a_catch_with_group_scope_hears_its_group() -> None:
         await flow.inject("outside", {"payload": "bad"})
         await flow.idle()
     assert [m["error"]["source"]["id"] for m in flow.node("out").messages] == ["in-group"]
+
+
+#: Two tabs; on t1 a group `outer` holding a group `inner`, and a group `other`.
+GROUPED = [
+    {"id": "t1", "type": "tab"},
+    {"id": "t2", "type": "tab"},
+    {"id": "outer", "type": "group", "z": "t1"},
+    {"id": "inner", "type": "group", "z": "t1", "g": "outer"},
+    {"id": "other", "type": "group", "z": "t1"},
+    {"id": "in-outer", "type": "test-raise", "z": "t1", "g": "outer"},
+    {"id": "in-inner", "type": "test-raise", "z": "t1", "g": "inner"},
+    {"id": "in-other", "type": "test-raise", "z": "t1", "g": "other"},
+    {"id": "ungrouped", "type": "test-raise", "z": "t1"},
+    {"id": "on-t2", "type": "test-raise", "z": "t2"},
+]
+RAISERS = ["in-outer", "in-inner", "in-other", "ungrouped", "on-t2"]
+
+
+async def raise_everywhere(flow: Any) -> None:
+    for node_id in RAISERS:
+        await flow.inject(node_id, {"payload": "bad", "_msgid": node_id})
+    await flow.settle()
+
+
+async def test_group_scope_hears_its_group_and_the_groups_nested_in_it() -> None:
+    nodes = [*GROUPED, *listener("catch", "outer-catch", "t1", "outer", "group"), *listener("catch", "inner-catch", "t1", "inner", "group")]
+    async with run_flow(nodes) as flow:
+        await raise_everywhere(flow)
+        assert heard(flow, "outer-catch") == ["in-outer", "in-inner"], "Node-RED: a group's catch hears its nested groups"
+        assert heard(flow, "inner-catch") == ["in-inner"], "not the enclosing group"
+
+
+async def test_a_group_scoped_catch_outside_any_group_hears_nothing() -> None:
+    nodes = [*GROUPED, *listener("catch", "loose", "t1", scope="group"), *listener("catch", "tab-wide", "t1")]
+    async with run_flow(nodes) as flow:
+        await raise_everywhere(flow)
+        assert heard(flow, "loose") == []
+        assert heard(flow, "tab-wide") == ["in-outer", "in-inner", "in-other", "ungrouped"], "an unscoped catch hears its tab, groups or not"
+
+
+async def test_an_error_from_a_config_node_reaches_catch_nodes_on_every_tab() -> None:
+    nodes = [
+        *GROUPED,
+        {"id": "cfg", "type": "test-reporting-config"},
+        *listener("catch", "c1", "t1"),
+        *listener("catch", "c2", "t2"),
+        *listener("catch", "by-id", "t2", scope=["cfg"]),
+        *listener("catch", "by-other-id", "t2", scope=["on-t2"]),
+        *listener("catch", "grouped", "t1", "outer", "group"),
+    ]
+    async with run_flow(nodes) as flow:
+        flow.node("cfg").fail({"payload": "p", "_msgid": "cfg-1"})
+        [one] = await flow.received("c1-out")
+        await flow.received("c2-out")
+        await flow.received("by-id-out")
+        assert one["error"]["message"] == "config trouble" and one["payload"] == "p"
+        assert heard(flow, "c1") == heard(flow, "c2") == heard(flow, "by-id") == ["cfg"]
+        assert heard(flow, "by-other-id") == [] and heard(flow, "grouped") == [], "a config node is in no group and not in another list"
+
+
+async def test_an_uncaught_catch_stays_silent_when_a_catch_took_a_config_node_error() -> None:
+    leftovers, leftovers_sink = listener("catch", "leftovers", "t1")
+    nodes = [{"id": "cfg", "type": "test-reporting-config"}, {"id": "t1", "type": "tab"}, *listener("catch", "c1", "t1"), {**leftovers, "uncaught": True}, leftovers_sink]
+    async with run_flow(nodes) as flow:
+        flow.node("cfg").fail({"payload": 1})
+        await flow.received("c1-out")
+        assert heard(flow, "leftovers") == [], "taken by a regular catch: the uncaught one stays silent"
 
 
 async def test_an_uncaught_catch_hears_only_errors_no_other_catch_took() -> None:
@@ -238,6 +331,46 @@ async def test_a_status_node_on_another_tab_hears_nothing() -> None:
     assert flow.node("out").messages == []
 
 
+#: Status reporters placed like GROUPED's raisers.
+STATUS_GROUPED = [{**n, "type": "test-status"} if n["type"] == "test-raise" else n for n in GROUPED]
+
+
+async def show_everywhere(flow: Any) -> None:
+    for node_id in RAISERS:
+        await flow.inject(node_id, {"status_args": ["green", "dot", node_id]})
+    await flow.settle()
+
+
+async def test_status_scopes_tab_list_group_nested_group_and_loose_group() -> None:
+    nodes = [
+        *STATUS_GROUPED,
+        *listener("status", "tab1", "t1"),
+        *listener("status", "tab2", "t2"),
+        *listener("status", "listed", "t2", scope=["in-inner", "ungrouped"]),
+        *listener("status", "outer-status", "t1", "outer", "group"),
+        *listener("status", "inner-status", "t1", "inner", "group"),
+        *listener("status", "loose", "t1", scope="group"),
+    ]
+    async with run_flow(nodes) as flow:
+        await show_everywhere(flow)
+        assert heard(flow, "tab1", "status") == ["in-outer", "in-inner", "in-other", "ungrouped"]
+        assert heard(flow, "tab2", "status") == ["on-t2"]
+        assert heard(flow, "listed", "status") == ["in-inner", "ungrouped"]
+        assert heard(flow, "outer-status", "status") == ["in-outer", "in-inner"]
+        assert heard(flow, "inner-status", "status") == ["in-inner"]
+        assert heard(flow, "loose", "status") == []
+
+
+async def test_status_of_a_config_node_reaches_status_nodes_on_every_tab() -> None:
+    nodes = [*STATUS_GROUPED, {"id": "cfg", "type": "test-reporting-config"}, *listener("status", "s1", "t1"), *listener("status", "s2", "t2"), *listener("status", "grouped", "t1", "outer", "group")]
+    async with run_flow(nodes) as flow:
+        flow.node("cfg").show("broker down")
+        [one] = await flow.received("s1-out")
+        await flow.received("s2-out")
+        assert one["status"] == {"fill": "red", "shape": "ring", "text": "broker down", "source": {"id": "cfg", "type": "test-reporting-config", "name": ""}}
+        assert heard(flow, "grouped", "status") == []
+
+
 # -- complete -----------------------------------------------------------------------------
 
 
@@ -275,3 +408,20 @@ async def test_complete_waits_for_a_held_message_and_skips_failed_ones() -> None
         await flow.idle()
     assert second["payload"] == "a"
     assert len(flow.node("out").messages) == 2
+
+
+async def test_a_complete_node_hears_exactly_the_listed_nodes_whatever_their_group() -> None:
+    nodes = [
+        {"id": "t1", "type": "tab"},
+        {"id": "grp", "type": "group", "z": "t1"},
+        {"id": "listed-grouped", "type": "junction", "z": "t1", "g": "grp"},
+        {"id": "listed", "type": "junction", "z": "t1"},
+        {"id": "unlisted-grouped", "type": "junction", "z": "t1", "g": "grp"},
+        {"id": "done", "type": "complete", "z": "t1", "g": "grp", "scope": ["listed-grouped", "listed"], "wires": [["out"]]},
+        sink("out", "t1", "grp"),
+    ]
+    async with run_flow(nodes) as flow:
+        for node_id in ("listed-grouped", "listed", "unlisted-grouped"):
+            await flow.inject(node_id, {"payload": node_id})
+        msgs = await flow.received("out", 2)
+    assert [m["payload"] for m in msgs] == ["listed-grouped", "listed"]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
 import pytest
 
 from runtime import FlowError
-from runtime.testing import build, run_flow, wait_until
+from runtime.testing import build, run_flow
+
+#: Timers run on looptime's clock: exact times, no wall-clock waits.
+pytestmark = pytest.mark.looptime
 
 
 def inject(**props: Any) -> list[dict[str, Any]]:
@@ -75,31 +79,72 @@ async def test_each_injection_is_a_new_message() -> None:
     assert first["_msgid"] != second["_msgid"]
 
 
+def now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+#: Looptime keeps exact times; the tolerance only absorbs float sums of intervals.
+TOLERANCE = 1e-6
+
+
 async def test_once_injects_after_the_delay_and_only_once() -> None:
     async with run_flow(inject(once=True, onceDelay=0.05, payload="start", payloadType="str")) as flow:
-        started = asyncio.get_running_loop().time()
+        start = now()
         [msg] = await flow.received("out")
-        elapsed = asyncio.get_running_loop().time() - started
-        await wait_until(lambda: flow.node("i")._task.done(), what="the schedule to end")
+        await asyncio.sleep(60)  # a minute of loop time: nothing else comes
+        sink = flow.sink("out")
+        assert [t - start for t in sink.times] == pytest.approx([0.05], abs=TOLERANCE)
+        assert flow.node("i")._task.done(), "the schedule ended after the one injection"
     assert msg["payload"] == "start"
-    assert elapsed >= 0.04
-    assert len(flow.node("out").messages) == 1
+    assert len(sink.messages) == 1
 
 
 async def test_repeat_injects_every_interval_until_stopped() -> None:
     async with run_flow(inject(repeat=0.02, payload="tick", payloadType="str")) as flow:
-        msgs = await flow.received("out", count=3)
-    count = len(flow.node("out").messages)
-    assert [m["payload"] for m in msgs] == ["tick"] * 3
+        start = now()
+        await asyncio.sleep(0.105)
+        sink = flow.sink("out")
+        assert [t - start for t in sink.times] == pytest.approx([0.02, 0.04, 0.06, 0.08, 0.10], abs=TOLERANCE), "exactly 5 in 5 intervals"
+        assert [m["payload"] for m in sink.messages] == ["tick"] * 5
+        assert len({m["_msgid"] for m in sink.messages}) == 5, "each injection is a new message"
+    await asyncio.sleep(1)  # fifty intervals of loop time after the flow stopped
     assert flow.node("i")._task.done(), "stopping the runtime stops the timer"
-    assert len(flow.node("out").messages) == count
+    assert len(sink.messages) == 5
 
 
-async def test_cron_injects_on_schedule() -> None:
-    # croniter takes an optional sixth field for seconds: this fires every second.
+async def test_once_then_repeat_counts_the_interval_from_the_first_injection() -> None:
+    # Node-RED starts the repeat timer when the once-injection fires.
+    async with run_flow(inject(once=True, onceDelay=0.5, repeat=2, payload="tick", payloadType="str")) as flow:
+        start = now()
+        await flow.received("out", 3, exact=False)
+        await asyncio.sleep(1)
+        assert [t - start for t in flow.sink("out").times] == pytest.approx([0.5, 2.5, 4.5], abs=TOLERANCE)
+
+
+async def test_cron_injects_at_the_next_wall_clock_slot() -> None:
+    # croniter takes an optional sixth field for seconds: this fires every second. The slot is
+    # a wall-clock date; the wait runs on the loop clock, so looptime fast-forwards it.
+    started, wall_before = now(), time.time()
     async with run_flow(inject(crontab="* * * * * *", payload="cron", payloadType="str")) as flow:
-        [msg] = await flow.received("out", timeout=3)
+        [msg] = await flow.received("out", timeout=3, exact=False)
+        wall_after = time.time()
+        waited = flow.sink("out").times[0] - started
     assert msg["payload"] == "cron"
+    assert 0 < waited <= 1
+    # The node read the wall clock between wall_before and wall_after and waited until a whole second.
+    assert math.floor(wall_after + waited) >= wall_before + waited, f"waited {waited:.3f} s: not up to a whole second of the wall clock"
+
+
+async def test_cron_after_the_wall_clock_steps_forward_fires_at_the_next_slot_not_every_skipped_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A device without a battery clock boots at a wrong time, then NTP steps the clock forward.
+    real_time, offset = time.time, [0.0]
+    monkeypatch.setattr(time, "time", lambda: real_time() + offset[0])
+    async with run_flow(inject(crontab="* * * * * *", payload="cron", payloadType="str")) as flow:
+        await flow.received("out", exact=False)
+        offset[0] = 3600.0
+        await asyncio.sleep(5)  # loop time; the wall clock is stepped, not the loop clock
+        count = len(flow.sink("out").messages)
+    assert 2 <= count <= 6, f"{count} injections in 5 s of a once-a-second cron"
 
 
 @pytest.mark.parametrize(
@@ -123,3 +168,18 @@ def test_node_red_blank_repeat_means_no_repeat() -> None:
     runtime = build([{"id": "i", "type": "inject", "repeat": "", "onceDelay": ""}])
     props = runtime.graph.nodes["i"].props
     assert (props.repeat, props.onceDelay) == (0, 0.1)  # Node-RED: (n.onceDelay || 0.1)
+
+
+async def test_the_repeat_stops_before_the_drain_so_the_drain_ends() -> None:
+    # Held messages are drained at shutdown; a source that kept injecting would keep the drain busy.
+    nodes = [
+        {"id": "i", "type": "inject", "repeat": 0.02, "payload": "tick", "payloadType": "str", "wires": [["d"]]},
+        {"id": "d", "type": "delay", "pauseType": "delay", "timeout": 50, "timeoutUnits": "milliseconds", "wires": [["out"]]},
+        {"id": "out", "type": "test-sink"},
+    ]
+    async with run_flow(nodes) as flow:
+        start = now()
+        await asyncio.sleep(0.105)
+        sink = flow.sink("out")
+        assert len(sink.messages) == 2  # injected at 20 and 40 ms; 60, 80 and 100 ms are still delayed
+    assert [t - start for t in sink.times] == pytest.approx([0.07, 0.09, 0.11, 0.13, 0.15], abs=TOLERANCE)

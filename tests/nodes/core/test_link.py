@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from runtime import FlowError, Msg, Node, register
 from runtime.testing import build, run_flow
+
+#: On looptime's clock a missing message fails at once instead of after a wall-clock timeout.
+pytestmark = pytest.mark.looptime
 
 
 @register("test-double")
@@ -159,18 +163,21 @@ async def test_dynamic_target_not_found_is_an_error() -> None:
         assert "not found" in caught["error"]["message"]
 
 
-async def test_link_call_timeout_is_an_error_with_the_message_as_called() -> None:
+@pytest.mark.parametrize("timeout", ["0.03", None], ids=["0.03 s", "default 30 s"])
+async def test_link_call_timeout_is_an_error_with_the_message_as_called(timeout: str | None) -> None:
     # Node-RED's own test: the called flow ends in a link out that is not in return mode.
     nodes = [
         {"id": "li", "type": "link in", "wires": [["double"]]},
         {"id": "double", "type": "test-double", "wires": [["lo"]]},
         {"id": "lo", "type": "link out", "mode": ""},
-        {"id": "call", "type": "link call", "linkType": "static", "timeout": "0.03", "links": ["li"], "wires": [["s"]]},
+        {"id": "call", "type": "link call", "linkType": "static", "links": ["li"], "wires": [["s"]], **({"timeout": timeout} if timeout else {})},
         sink("s"),
     ]
     async with run_flow(with_catch(nodes)) as flow:
+        start = asyncio.get_running_loop().time()
         await flow.inject("call", {"payload": 1, "target": "double payload"})
-        [caught] = await flow.received("errors")
+        [caught] = await flow.received("errors", timeout=60)
+        assert flow.sink("errors").times[0] - start == pytest.approx(float(timeout or 30), abs=1e-6), "at exactly the timeout"
         assert caught["error"]["message"] == "timeout"
         assert caught["error"]["source"]["id"] == "call"
         assert caught["payload"] == 1 and caught["target"] == "double payload"
@@ -205,3 +212,36 @@ def test_links_to_missing_or_wrong_typed_nodes_are_validation_errors() -> None:
     assert ("lo", "links", "no node with id 'nope' (expected a link in)") in found
     assert ("lo", "links", "node 'a' is a 'inject', expected a link in") in found
     assert ("lc", "links", "no node with id 'gone' (expected a link in)") in found
+
+
+def slow_called_flow(reply_after_ms: int) -> list[dict[str, Any]]:
+    """A called flow that replies after a delay node."""
+    return [
+        {"id": "li", "type": "link in", "wires": [["wait"]]},
+        {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": reply_after_ms, "timeoutUnits": "milliseconds", "wires": [["ret"]]},
+        {"id": "ret", "type": "link out", "mode": "return"},
+        {"id": "call", "type": "link call", "links": ["li"], "timeout": "0.05", "wires": [["s"]]},
+        sink("s"),
+    ]
+
+
+async def test_a_reply_within_the_timeout_cancels_it() -> None:
+    async with run_flow(with_catch(slow_called_flow(20))) as flow:
+        start = asyncio.get_running_loop().time()
+        await flow.inject("call", {"payload": 1})
+        await flow.received("s")
+        await asyncio.sleep(1)  # twenty timeouts of loop time
+        assert flow.sink("s").times[0] - start == pytest.approx(0.02, abs=1e-6)
+        assert flow.sink("errors").messages == []
+
+
+async def test_a_late_reply_comes_after_the_timeout_error() -> None:
+    # Node-RED sends a reply that arrives after the timeout on all the same.
+    async with run_flow(with_catch(slow_called_flow(100))) as flow:
+        start = asyncio.get_running_loop().time()
+        await flow.inject("call", {"payload": 1})
+        [caught] = await flow.received("errors")
+        [late] = await flow.received("s")
+        assert caught["error"]["message"] == "timeout" and late["payload"] == 1
+        assert flow.sink("errors").times[0] - start == pytest.approx(0.05, abs=1e-6)
+        assert flow.sink("s").times[0] - start == pytest.approx(0.10, abs=1e-6)

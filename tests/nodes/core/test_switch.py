@@ -9,6 +9,9 @@ import pytest
 from runtime import FlowError
 from runtime.testing import build, run_flow
 
+#: On looptime's clock a missing message fails at once instead of after a wall-clock timeout.
+pytestmark = pytest.mark.looptime
+
 
 def switch_flow(rules: list[dict[str, Any]], **props: Any) -> list[dict[str, Any]]:
     """A switch with one test-sink per rule: output i goes to sink `s<i>`."""
@@ -88,6 +91,80 @@ async def matches(rule: dict[str, Any], payload: Any, **props: Any) -> bool:
     ],
 )
 async def test_operator(rule: dict[str, Any], payload: Any, expected: bool) -> None:
+    assert await matches(rule, payload) is expected
+
+
+#: Every comparison at its boundary, for numbers, numeric strings, other strings, null and
+#: booleans. Expected values were computed by Node.js with Node-RED's operator functions
+#: (`a >= b`, `(a >= b && a <= c) || (a <= b && a >= c)`, ...) and `Number(v)` for `vt: num`.
+BOUNDARIES = [
+        ({"t": "eq", "v": "3", "vt": "num"}, 3, True),
+        ({"t": "eq", "v": "3", "vt": "num"}, "3", True),
+        ({"t": "eq", "v": "3", "vt": "num"}, "3.0", True),
+        ({"t": "eq", "v": "3", "vt": "num"}, " 3 ", True),
+        ({"t": "eq", "v": "3", "vt": "num"}, 3.0001, False),
+        ({"t": "eq", "v": "0", "vt": "num"}, "", True),
+        ({"t": "eq", "v": "0", "vt": "num"}, None, False),
+        ({"t": "eq", "v": "1", "vt": "num"}, True, True),
+        ({"t": "eq", "v": "3", "vt": "str"}, "3.0", False),
+        ({"t": "eq", "v": "3", "vt": "str"}, 3, True),
+        ({"t": "neq", "v": "3", "vt": "num"}, 3, False),
+        ({"t": "neq", "v": "3", "vt": "num"}, "3", False),
+        ({"t": "neq", "v": "3", "vt": "num"}, 3.0001, True),
+        ({"t": "neq", "v": "3", "vt": "num"}, "abc", True),
+        ({"t": "neq", "v": "3", "vt": "str"}, "3.0", True),
+        ({"t": "lt", "v": "3", "vt": "num"}, 3, False),
+        ({"t": "lt", "v": "3", "vt": "num"}, "3", False),
+        ({"t": "lt", "v": "3", "vt": "num"}, 2.9999, True),
+        ({"t": "lt", "v": "3", "vt": "num"}, "abc", False),
+        ({"t": "lt", "v": "9", "vt": "str"}, "10", True),
+        ({"t": "lt", "v": "10", "vt": "num"}, "9", True),
+        ({"t": "lt", "v": "0", "vt": "num"}, None, False),
+        ({"t": "lte", "v": "3", "vt": "num"}, 3, True),
+        ({"t": "lte", "v": "3", "vt": "num"}, "3", True),
+        ({"t": "lte", "v": "3", "vt": "num"}, 3.0001, False),
+        ({"t": "lte", "v": "0", "vt": "num"}, None, True),
+        ({"t": "lte", "v": "3", "vt": "num"}, "abc", False),
+        ({"t": "lte", "v": "b", "vt": "str"}, "b", True),
+        ({"t": "gt", "v": "3", "vt": "num"}, 3, False),
+        ({"t": "gt", "v": "3", "vt": "num"}, "3", False),
+        ({"t": "gt", "v": "3", "vt": "num"}, 3.0001, True),
+        ({"t": "gt", "v": "10", "vt": "str"}, "9", True),
+        ({"t": "gt", "v": "3", "vt": "num"}, "abc", False),
+        ({"t": "gt", "v": "0", "vt": "num"}, True, True),
+        ({"t": "gte", "v": "3", "vt": "num"}, 3, True),
+        ({"t": "gte", "v": "3", "vt": "num"}, "3", True),
+        ({"t": "gte", "v": "3", "vt": "num"}, 2.9999, False),
+        ({"t": "gte", "v": "0", "vt": "num"}, None, True),
+        ({"t": "gte", "v": "b", "vt": "str"}, "b", True),
+        ({"t": "gte", "v": "b", "vt": "str"}, "a", False),
+        ({"t": "gte", "v": "3", "vt": "num"}, "abc", False),
+        ({"t": "gte", "v": "1", "vt": "num"}, True, True),
+        ({"t": "gte", "v": "10", "vt": "str"}, "9", True),
+        ({"t": "btwn", "v": "3", "vt": "num", "v2": "5", "v2t": "num"}, 3, True),
+        ({"t": "btwn", "v": "3", "vt": "num", "v2": "5", "v2t": "num"}, 5, True),
+        ({"t": "btwn", "v": "3", "vt": "num", "v2": "5", "v2t": "num"}, 4, True),
+        ({"t": "btwn", "v": "3", "vt": "num", "v2": "5", "v2t": "num"}, "5", True),
+        ({"t": "btwn", "v": "3", "vt": "num", "v2": "5", "v2t": "num"}, 2.9999, False),
+        ({"t": "btwn", "v": "3", "vt": "num", "v2": "5", "v2t": "num"}, 5.0001, False),
+        ({"t": "btwn", "v": "5", "vt": "num", "v2": "3", "v2t": "num"}, 3, True),
+        ({"t": "btwn", "v": "5", "vt": "num", "v2": "3", "v2t": "num"}, 5, True),
+        ({"t": "btwn", "v": "5", "vt": "num", "v2": "3", "v2t": "num"}, 5.0001, False),
+        ({"t": "btwn", "v": "a", "vt": "str", "v2": "c", "v2t": "str"}, "c", True),
+        ({"t": "btwn", "v": "a", "vt": "str", "v2": "c", "v2t": "str"}, "d", False),
+        ({"t": "btwn", "v": "3", "vt": "num", "v2": "5", "v2t": "num"}, "abc", False),
+        ({"t": "btwn", "v": "3", "vt": "num", "v2": "3", "v2t": "num"}, 3, True),
+]
+
+
+def _boundary_id(case: tuple[dict[str, Any], Any, bool]) -> str:
+    rule, payload, expected = case
+    value = f"{rule['v']}..{rule['v2']}" if "v2" in rule else rule["v"]
+    return f"{payload!r} {rule['t']} {rule['vt']}:{value} is {expected}"
+
+
+@pytest.mark.parametrize(("rule", "payload", "expected"), BOUNDARIES, ids=[_boundary_id(c) for c in BOUNDARIES])
+async def test_comparison_at_the_boundary(rule: dict[str, Any], payload: Any, expected: bool) -> None:
     assert await matches(rule, payload) is expected
 
 
