@@ -1,9 +1,12 @@
 """bench/chain: 200,000 messages through 10 `change` nodes, with a 0-hop control.
 
-    python bench/chain/run.py [--n 200000] [--runs 3] [--nodered]
+    python bench/chain/run.py [--n 200000] [--runs 3] [--nodered] [--root OTHER_CHECKOUT]
 
-Prints msgs/s, µs per hop ((T10 - T0) / (10 N)), peak RSS, cold start to
-first message and idle RSS. With --nodered it also runs the same workloads on
+Prints msgs/s, µs per hop ((T10 - T0) / (10 N)), CPU µs per hop (the same
+difference in the process's CPU time: it stays put on a busy machine, where
+wall time does not), peak RSS, cold start to first message and idle RSS.
+`--root` runs another checkout of flowwire (an older commit in a git worktree)
+with this same script, for before/after figures. With --nodered it also runs the same workloads on
 Node-RED through ../shared/bench/nodered (after its setup.sh) in the same run.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,6 +27,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 NODERED = Path(os.environ.get("NRB_HARNESS") or ROOT.parent / "shared" / "bench" / "nodered")
 FLOWWIRE = [sys.executable, "-m", "runtime.cli"]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def chain_flow(n: int, hops: int, result: str) -> dict:
@@ -44,10 +53,11 @@ def run_chain(n: int, hops: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         flow, result = Path(tmp) / "chain.json", Path(tmp) / "result.json"
         flow.write_text(json.dumps(chain_flow(n, hops, str(result))))
+        cpu = _children_cpu()
         proc = subprocess.run([*FLOWWIRE, "run", "--log-level", "warning", str(flow)], cwd=ROOT, capture_output=True, text=True, timeout=600)
         if not result.exists():
             raise SystemExit(f"chain run failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
-        return json.loads(result.read_text())
+        return {**json.loads(result.read_text()), "cpu_seconds": _children_cpu() - cpu}
 
 
 def _compile_bytecode() -> None:
@@ -99,20 +109,27 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--nodered", action="store_true", help="also run Node-RED's side of the comparison")
+    parser.add_argument("--root", type=Path, help="the flowwire checkout to run (default: this one)")
     args = parser.parse_args()
+    if args.root is not None:
+        global ROOT
+        ROOT = args.root.resolve()
 
-    t10, t0, rss = [], [], []
+    t10, t0, rss, cpu10, cpu0 = [], [], [], [], []
     for _ in range(args.runs):
         r10, r0 = run_chain(args.n, 10), run_chain(args.n, 0)
         assert r10["bad"] == 0 and r0["bad"] == 0, "messages arrived with the wrong hop count"
         t10.append(r10["seconds"])
         t0.append(r0["seconds"])
+        cpu10.append(r10["cpu_seconds"])
+        cpu0.append(r0["cpu_seconds"])
         rss.append(r10["peak_rss_mb"])
     med10, med0 = statistics.median(t10), statistics.median(t0)
-    print(f"== flowwire chain: {args.n:,} msgs, 10 change nodes, median of {args.runs} ==")
+    print(f"== flowwire chain ({ROOT}): {args.n:,} msgs, 10 change nodes, median of {args.runs} ==")
     print(f"  10 hops: {args.n / med10:,.0f} msg/s   (runs: {', '.join(f'{args.n / t:,.0f}' for t in t10)})")
     print(f"   0 hops: {args.n / med0:,.0f} msg/s")
     print(f"  per hop: {(med10 - med0) / (10 * args.n) * 1e6:.2f} µs")
+    print(f"  CPU per hop: {(statistics.median(cpu10) - statistics.median(cpu0)) / (10 * args.n) * 1e6:.2f} µs")
     print(f"  peak RSS: {statistics.median(rss):.0f} MB")
     _compile_bytecode()
     starts = [cold_start() for _ in range(args.runs)]
