@@ -7,6 +7,7 @@ mode reverses it exactly, whatever the order the parts arrive in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -319,12 +320,15 @@ async def test_join_manual_buffer_with_binary_joiner() -> None:
     assert msg["payload"] == b"a,b,c"
 
 
-async def test_join_manual_timeout_sends_what_has_arrived() -> None:
-    async with run_flow(chain(join(mode="custom", build="array", count="10", timeout="0.05"))) as flow:
+@pytest.mark.looptime
+async def test_join_manual_timeout_sends_what_has_arrived_when_the_timeout_expires() -> None:
+    async with run_flow(chain(join(mode="custom", build="array", count="10", timeout="5"))) as flow:
+        start = asyncio.get_running_loop().time()
         await flow.inject("join", {"payload": 1})
         await flow.inject("join", {"payload": 2})
-        [msg] = await flow.received("sink", 1)
+        [msg] = await flow.received("sink", 1, timeout=10)
         await flow.idle()
+        assert flow.sink("sink").times[0] - start == pytest.approx(5, abs=0.001), "the timeout runs from the first part"
     assert msg["payload"] == [1, 2]
     assert flow.runtime.in_flight == 0
 
@@ -471,11 +475,15 @@ def test_batch_overlap_must_be_smaller_than_count() -> None:
     assert "overlap" in str(err.value)
 
 
+@pytest.mark.looptime
 async def test_batch_by_interval_sends_what_arrived_and_empty_sequences() -> None:
-    async with run_flow(chain(batch(mode="interval", interval="0.05", allowEmptySequence=True))) as flow:
+    async with run_flow(chain(batch(mode="interval", interval="2", allowEmptySequence=True))) as flow:
+        start = asyncio.get_running_loop().time()
         await flow.inject("batch", {"payload": "a"})
         await flow.inject("batch", {"payload": "b"})
-        msgs = await flow.received("sink", 3)
+        msgs = await flow.received("sink", 3, timeout=10, exact=False)
+        times = [t - start for t in flow.sink("sink").times[:3]]
+    assert times == pytest.approx([2, 2, 4], abs=0.001), "one batch per interval, an empty one when nothing came"
     assert [m["payload"] for m in msgs[:2]] == ["a", "b"]
     assert [m["parts"]["count"] for m in msgs[:2]] == [2, 2]
     assert msgs[2]["payload"] is None and msgs[2]["parts"]["count"] == 1
