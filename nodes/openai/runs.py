@@ -22,8 +22,8 @@ from runtime.properties import get_path, parse_path
 
 from . import _dispatch
 from ._errors import config_error, from_sdk, invalid_payload
-from ._methods import RUNS, Method, lookup, names
-from ._params import PayloadError, params_of, validate
+from ._methods import RUNS, SERVICES, Method, by_service, lookup, names
+from ._params import PayloadError, traits, validate
 from .config import Bool, MissingKey, OpenAIConfig, OptInt
 
 _REQUESTING = {"fill": "blue", "shape": "dot", "text": "requesting"}
@@ -59,6 +59,8 @@ class OpenAIMethodNode(Node):
             close = difflib.get_close_matches(props.method, known, n=3, cutoff=0.6)
             hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"known: {', '.join(known)}"
             problems.append(("method", f"unknown method {props.method!r} for {cls.type}; {hint}"))
+        elif (method := lookup(props.method, cls.services)) is not None and method.unavailable:
+            problems.append(("method", f"{method.name} has no API behind it: {method.unavailable}"))
         if props.propertyType == "msg":
             try:
                 parse_path(props.property)
@@ -76,7 +78,7 @@ class OpenAIMethodNode(Node):
     async def start(self) -> None:
         self.config = self.config_node(self.props.service)
         self.concurrency = self.config.max_concurrent
-        params_of(self.method)  # read the SDK's signature now rather than on the first message
+        traits(self.method)  # read the SDK's signature now rather than on the first message
 
     def _request(self, msg: dict[str, Any]) -> Any:
         p = self.props
@@ -99,7 +101,7 @@ class OpenAIMethodNode(Node):
         except PayloadError as exc:
             self.status(_ERROR)
             raise invalid_payload(method.name, exc.problems, str(exc), msg) from None
-        streaming = method.stream and kwargs.get("stream") is True
+        streaming = traits(method).streamable and (method.force_stream or kwargs.get("stream") is True)
         try:
             async with config.slot():
                 if streaming:
@@ -140,8 +142,19 @@ class OpenAIRuns(OpenAIMethodNode):
     services = RUNS
 
 
+def _method_listing() -> str:
+    """The methods by service, for `flowwire nodes openai-api` (read from the table, no SDK import)."""
+    lines = ["", "methods, by service (Node-RED names; snake_case also accepted; docs/nodes/openai-api.md):"]
+    for service, rows in by_service().items():
+        lines.append(f"{SERVICES[service]}: {', '.join(m.name for m in rows)}")
+    return "\n".join(lines)
+
+
 @register("openai-api", aliases=("OpenAI API",))
 class OpenAIApi(OpenAIMethodNode):
-    """Any method of the OpenAI method table (runs, threads, messages, assistants), by Node-RED name."""
+    """Any method of the OpenAI API, by Node-RED name (chat, responses, files, vector stores, ... and runs)."""
 
     services = None
+
+
+OpenAIApi.__doc__ = f"{OpenAIApi.__doc__}\n{_method_listing()}"
