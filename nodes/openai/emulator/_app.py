@@ -21,8 +21,11 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from . import _checks as checks
+from . import _spec
 from ._engine import Event, RunEngine
 from ._errors import ApiError, bad_request
+from ._generic import Call, Resources, Upload, check_request
+from ._handlers import answer
 from ._ids import IdFactory
 from ._pagination import paginate
 from ._store import JsonObj, Store
@@ -70,6 +73,7 @@ class Emulator:
     config: EmulatorConfig
     store: Store = field(init=False)
     engine: RunEngine = field(init=False)
+    resources: Resources = field(init=False)  # everything outside the Assistants API
     requests: deque[RecordedRequest] = field(init=False)
     failures: deque[ApiError] = field(default_factory=deque)
     connections: set[Any] = field(default_factory=set)
@@ -77,6 +81,7 @@ class Emulator:
 
     def __post_init__(self) -> None:
         self.store = Store(ids=IdFactory(self.config.seed))
+        self.resources = Resources(ids=self.store.ids)
         self.engine = RunEngine(self.store, run_latency=self.config.run_latency, run_expiry=self.config.run_expiry)
         self.requests = deque(maxlen=self.config.record)
         if self.config.demo:
@@ -96,6 +101,7 @@ class Emulator:
 
 
 _KEY: web.AppKey[Emulator] = web.AppKey("emulator", Emulator)
+_MULTIPART: web.RequestKey[bool] = web.RequestKey("multipart", bool)
 _REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 _BODY: web.RequestKey[Any] = web.RequestKey("json", object)
 
@@ -141,7 +147,12 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         if emu.config.response_delay:
             await asyncio.sleep(emu.config.response_delay)
         body: Any = None
-        if request.can_read_body:
+        request[_MULTIPART] = request.content_type == "multipart/form-data"
+        if request[_MULTIPART]:
+            body = await _form(request)
+        elif request.can_read_body and request.content_type not in ("application/json", "application/octet-stream", ""):
+            body = await request.read()  # e.g. application/sdp: the operation's own format
+        elif request.can_read_body:
             raw = await request.read()
             try:
                 body = json.loads(raw) if raw else None
@@ -163,6 +174,58 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         return _error_response(ApiError(404, f"Invalid URL ({request.method} {request.path})."), request_id)
     if not response.prepared:
         response.headers["x-request-id"] = request_id
+    return response
+
+
+async def _form(request: web.Request) -> dict[str, Any]:
+    """A multipart body: text fields as strings, files as `Upload`s, repeated names (`files[]`) as lists."""
+    form = await request.post()
+    out: dict[str, Any] = {}
+    for key in form:
+        if key in out:
+            continue
+        values = [Upload(v.filename or key, v.content_type, v.file.read()) if isinstance(v, web.FileField) else v
+                  for v in form.getall(key)]
+        name = key.removesuffix("[]")
+        out[name] = values if key.endswith("[]") or len(values) > 1 else values[0]
+    return out
+
+
+# -- every other operation of OpenAI's OpenAPI document -----------------------------------------------------
+async def api(request: web.Request) -> web.StreamResponse:
+    """Any `/v1/...` request the Assistants handlers above do not take: matched to the document's operation."""
+    if not _spec.operations.cache_info().currsize:  # the first such request reads the document (~1-2 s)
+        await asyncio.to_thread(_spec.operations)
+    found = _spec.match(request.method, request.path.removeprefix("/v1"))
+    if found is None:
+        raise ApiError(404, f"Invalid URL ({request.method} {request.path}).")
+    op, params = found
+    call = Call(op, params, request.query, request[_BODY], request[_MULTIPART])
+    check_request(call)
+    result = answer(_emu(request).resources, call)
+    headers = {"x-request-id": request[_REQUEST_ID]}
+    if result.events is not None:
+        return await _sse(request, result.events, result.done_marker)
+    if result.empty:
+        return web.Response(status=200, headers=headers)
+    if result.raw is not None:
+        return web.Response(body=result.raw, headers={**headers, "Content-Type": result.content_type})
+    return web.json_response(copy.deepcopy(result.body), headers=headers)
+
+
+async def _sse(request: web.Request, events: list[tuple[str | None, Any]], done_marker: bool) -> web.StreamResponse:
+    emu = _emu(request)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-cache", "x-request-id": request[_REQUEST_ID]})
+    await response.prepare(request)
+    for name, data in events:
+        head = f"event: {name}\n" if name else ""
+        await response.write(f"{head}data: {json.dumps(data)}\n\n".encode())
+        if emu.config.stream_delay:
+            await asyncio.sleep(emu.config.stream_delay)
+    if done_marker:
+        await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
     return response
 
 
@@ -432,6 +495,7 @@ def build_app(config: EmulatorConfig | None = None) -> web.Application:
         web.post(r + "/submit_tool_outputs", submit_tool_outputs),
         web.get(r + "/steps", list_run_steps),
         web.get(r + "/steps/{step_id}", get_run_step),
+        web.route("*", "/v1/{tail:.*}", api),
     ])
     return app
 
