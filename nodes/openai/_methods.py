@@ -39,6 +39,7 @@ class Method:
     force_stream: bool = False        # always streams (Node-RED's streamModelResponse)
     none_result: dict[str, Any] = field(default_factory=dict)  # payload (plus the ids) when the API answers nothing
     unavailable: str = ""             # why there is no API behind this name (a validation error for flows)
+    sdk_parsed: bool = False          # the SDK reworks the answer (e.g. decodes base64 vectors): use its result
 
 
 _RUN = "the [run object](https://platform.openai.com/docs/api-reference/runs/object)"
@@ -264,6 +265,7 @@ METHODS: tuple[Method, ...] = (
     # embeddings
     Method("createEmbedding", "embeddings", _p("embeddings.create"), "Create embedding vectors for text.",
            returns="the list response (`data` is one embedding object per input, with `model` and `usage`)",
+           sdk_parsed=True,
            example={"model": "text-embedding-3-small", "input": "The food was delicious."}),
     # files
     Method("listFiles", "files", _p("files.list"), "List uploaded files.", paginated=True,

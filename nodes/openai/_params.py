@@ -118,9 +118,10 @@ def traits(method: Method) -> Traits:
         binary="BinaryResponseContent" in returned,
         returns_none=returned == "None",
         streamable=("stream" in params and "AsyncStream[" in returned) or method.force_stream,
-        # `parse` has a raw twin, but its raw JSON lacks what parse adds (`output_parsed`)
+        # `parse` has a raw twin, but its raw JSON lacks what parse adds (`output_parsed`); likewise rows
+        # whose answer the SDK reworks (embeddings: it asks for base64 and decodes the vectors)
         raw=(hasattr(owner, "with_raw_response") and hasattr(owner.with_raw_response, method.sdk_path[-1])
-             and method.sdk_path[-1] != "parse"),
+             and method.sdk_path[-1] != "parse" and not method.sdk_parsed),
         options="extra_headers" in inspect.signature(func).parameters,
         local=not inspect.iscoroutinefunction(func) and not paginated,
         files=tuple(name for name, p in params.items() if takes_file(p.annotation)),

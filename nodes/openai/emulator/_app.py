@@ -24,7 +24,7 @@ from . import _checks as checks
 from . import _spec
 from ._engine import Event, RunEngine
 from ._errors import ApiError, bad_request
-from ._generic import Call, Resources, Upload, check_request
+from ._generic import Call, Resources, Upload, action_without_operation, check_request
 from ._handlers import answer
 from ._ids import IdFactory
 from ._pagination import paginate
@@ -196,13 +196,17 @@ async def api(request: web.Request) -> web.StreamResponse:
     """Any `/v1/...` request the Assistants handlers above do not take: matched to the document's operation."""
     if not _spec.operations.cache_info().currsize:  # the first such request reads the document (~1-2 s)
         await asyncio.to_thread(_spec.operations)
-    found = _spec.match(request.method, request.path.removeprefix("/v1"))
-    if found is None:
+    path = request.path.removeprefix("/v1")
+    found = _spec.match(request.method, path)
+    if found is not None:
+        op, params = found
+        call = Call(op, params, request.query, request[_BODY], request[_MULTIPART])
+        check_request(call)
+        result = answer(_emu(request).resources, call)
+    elif (action := action_without_operation(_emu(request).resources, request.method, path)) is not None:
+        result = action
+    else:
         raise ApiError(404, f"Invalid URL ({request.method} {request.path}).")
-    op, params = found
-    call = Call(op, params, request.query, request[_BODY], request[_MULTIPART])
-    check_request(call)
-    result = answer(_emu(request).resources, call)
     headers = {"x-request-id": request[_REQUEST_ID]}
     if result.events is not None:
         return await _sse(request, result.events, result.done_marker)

@@ -201,7 +201,22 @@ def fresh(resources: Resources, obj: Any, new_id: bool = True) -> Any:
     for key in _TIME_KEYS:
         if isinstance(obj.get(key), (int, float)) and not isinstance(obj.get(key), bool):
             obj[key] = now
+    _sdk_extras(obj)
     return obj
+
+
+def _sdk_extras(obj: Any) -> None:
+    """Fields the SDK requires that the document does not list yet (SDK 3.57: `cache_write_tokens`)."""
+    if isinstance(obj, dict):
+        details = obj.get("input_tokens_details")
+        if isinstance(details, dict) and "cached_tokens" in details:
+            details.setdefault("cache_write_tokens", 0)
+        for value in obj.values():
+            if isinstance(value, (dict, list)):
+                _sdk_extras(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            _sdk_extras(value)
 
 
 def overlay(op: _spec.Operation, obj: Any, values: Mapping[str, Any]) -> Any:
@@ -301,6 +316,21 @@ def generic(resources: Resources, call: Call) -> Answer:
     return stateless(resources, call)
 
 
+def action_without_operation(resources: Resources, method: str, path: str) -> Answer | None:
+    """`POST /things/{id}/cancel` that the SDK sends but the document lacks (eval runs): the action on
+    the stored thing, answered as the thing."""
+    head, _, verb = path.rpartition("/")
+    if method.lower() != "post" or verb not in _VERB_STATUS or (found := _spec.match("get", head)) is None:
+        return None
+    read, params = found
+    item = _split_item(read.template)
+    if item is None or item[0].format(**params) not in resources.collections:
+        return None
+    stored = resources.find(item[0].format(**params), params[item[1]], _kind(item[0]))
+    _set_status(read, stored, _VERB_STATUS[verb])
+    return Answer(stored)
+
+
 def _is_action(op: _spec.Operation, parent_template: str, verb: str) -> bool:
     """`POST /things/{id}/cancel` acts on the thing (answers with it); `POST /projects/{id}/users` does not."""
     parent = _spec.find("get", parent_template)
@@ -317,6 +347,8 @@ def create(resources: Resources, call: Call) -> JsonObj:
     if isinstance(named, str) and named and "id" in obj:
         obj["id"] = named
     _set_status(call.op, obj, _PREFERRED_STATUS)
+    if key != "id" and obj.get(key) == "":  # e.g. a skill version's number
+        obj[key] = str(len(resources.collection(call.path)) + 1)
     # items addressed by another property than their id (a skill version by `version`), or by the id the
     # request named (an assignment of a role to a group has no id of its own)
     address = next((a for a in (named, obj.get(key) if key != "id" else None, obj.get("id"))

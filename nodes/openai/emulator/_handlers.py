@@ -162,7 +162,7 @@ def responses_create(res: Resources, call: Call) -> Answer:
     obj.update(id=res.ids.new("resp"), object="response", created_at=now, status="completed", completed_at=now,
                model=body.get("model") or obj.get("model") or "gpt-4o-mini", output=[*calls, message],
                error=None, incomplete_details=None,
-               usage={"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0},
+               usage={"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                       "output_tokens": _tokens(reply), "output_tokens_details": {"reasoning_tokens": 0},
                       "total_tokens": prompt + _tokens(reply)})
     conversation = body.get("conversation")

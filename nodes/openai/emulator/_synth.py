@@ -7,6 +7,7 @@ filled in afterwards (`_generic.fresh`), so every answer looks new.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -45,6 +46,8 @@ def _fits(value: Any, schema: dict[str, Any]) -> bool:
 
 def _string(schema: dict[str, Any], name: str) -> str:
     fmt = schema.get("format")
+    if name in ("object", "type") and (m := re.search(r"`([a-z_.]+)`", schema.get("description", ""))):
+        return m.group(1)  # "The object type, which is always `container.file`." (no enum in the document)
     if fmt == "uri" or name.endswith("url"):
         return "https://example.com/emulated"
     if fmt == "date-time":
@@ -91,7 +94,9 @@ def instance(schema: Any, name: str = "", depth: int = 0) -> Any:
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or (kind is None and "properties" in schema):
         props = schema.get("properties", {})
-        return {key: instance(props.get(key, {}), key, depth + 1) for key in schema.get("required", [])}
+        # an optional `object` is still what clients use to tell objects apart: always set it when known
+        keys = list(schema.get("required", [])) + (["object"] if "object" in props else [])
+        return {key: instance(props.get(key, {}), key, depth + 1) for key in dict.fromkeys(keys)}
     if kind == "array":
         count = int(schema.get("minItems", 0))
         return [instance(schema.get("items", {}), name, depth + 1) for _ in range(count)]
