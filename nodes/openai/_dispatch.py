@@ -6,7 +6,8 @@ response's JSON as it came: the API object itself (unknown fields included),
 without building SDK models only to dump them again — that build and dump
 were about an eighth of the CPU per call (bench/openai). Pages, polls and
 streams keep the SDK's models (cursors, poll helper, SSE events) and are
-dumped with `model_dump(mode="json", by_alias=True)`: the API's field names.
+dumped with `model_dump(mode="json", by_alias=True, exclude_unset=True)`:
+the API's field names, and only the fields it sent.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def _note_deprecation(method: Method) -> None:
 
 def plain(value: Any) -> Any:
     """SDK models → JSON-compatible data with the API's field names."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, BaseModel):  # only what the API sent: no None for fields it left out
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
     return value
 
 
