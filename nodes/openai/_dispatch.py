@@ -163,20 +163,20 @@ class _Final:
         self.value: Any = None
         self._chat: Any = None
 
-    def see(self, event: Any, data: Any) -> None:
-        from openai.types.chat import ChatCompletionChunk
+    def see(self, data: Any) -> None:
+        kind = data.get("object") if isinstance(data, dict) else None
+        if kind == "chat.completion.chunk":
+            from openai.lib.streaming.chat import ChatCompletionStreamState
+            from openai.types.chat import ChatCompletionChunk
 
-        if isinstance(event, ChatCompletionChunk):
             if self._chat is None:
-                from openai.lib.streaming.chat import ChatCompletionStreamState
-
                 self._chat = ChatCompletionStreamState()
-            self._chat.handle_chunk(event)
-        elif isinstance(data, dict) and data.get("object") == "thread.run":
+            self._chat.handle_chunk(ChatCompletionChunk.model_validate(data))
+        elif kind == "thread.run":
             self.value = data
         elif isinstance(data, dict) and isinstance(data.get("response"), dict):
             self.value = data["response"]
-        elif not (isinstance(data, dict) and str(data.get("object", "")).startswith("thread.")):
+        elif not str(kind or "").startswith("thread."):
             self.value = data
 
     def result(self) -> Any:
@@ -193,12 +193,33 @@ async def stream(client: openai.AsyncOpenAI, method: Method, kwargs: dict[str, A
     events = await fn(**{**kwargs, "stream": True}, **(options or {}))
     final = _Final()
     async with events:
-        async for event in events:
-            if hasattr(event, "event") and hasattr(event, "data"):  # Assistants: named SSE events
-                name, data = event.event, plain(event.data)
-            else:  # chat chunks, responses and other typed events
-                data = plain(event)
-                name = (data.get("type") or data.get("object") or "message") if isinstance(data, dict) else "message"
-            final.see(event, data)
+        async for name, data in _events(events):
+            final.see(data)
             yield name, data
     yield "done", final.result()
+
+
+async def _events(events: Any) -> AsyncIterator[tuple[str, Any]]:
+    """`(name, JSON data)` per event, read from the SDK stream's own SSE decoder.
+
+    Why not iterate the SDK's stream: it builds a model per event, which the
+    node would only dump back to the same JSON (the plain-call path skips that
+    too, see the module docstring); for streams of many small events that
+    round trip was the node's largest cost over the bare SDK (bench/openai/
+    bursts.py). Errors are raised as the SDK raises them (an `error` in the
+    data is an `APIError`); `[DONE]` ends nothing early, so the body is read
+    to its end and the connection goes back to the pool.
+    """
+    import openai
+
+    async for sse in events._iter_events():
+        if sse.data.startswith("[DONE]"):
+            continue
+        data = sse.json()
+        if isinstance(data, dict) and data.get("error"):
+            error = data["error"]
+            message = error.get("message") if isinstance(error, dict) else None
+            raise openai.APIError(message if isinstance(message, str) and message else
+                                  "An error occurred during streaming", request=events.response.request, body=error)
+        name = sse.event or (data.get("type") or data.get("object") if isinstance(data, dict) else None) or "message"
+        yield name, data
