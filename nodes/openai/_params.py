@@ -173,7 +173,7 @@ def _arg_docs(func: Any) -> dict[str, str]:
         doc = next((o.__doc__ for o in overloads if o.__doc__), "")
     docs: dict[str, str] = {}
     section = doc.split("Args:", 1)[1] if "Args:" in doc else ""
-    for match in re.finditer(r"^ {10}(\w+): (.*?)(?=^ {10}\w+: |\Z)", section, re.S | re.M):
+    for match in re.finditer(r"^ {10}(\w+):\s(.*?)(?=^ {10}\w+:\s|\Z)", section, re.S | re.M):
         docs[match.group(1)] = " ".join(match.group(2).split())
     return docs
 

@@ -50,6 +50,8 @@ def _string(schema: dict[str, Any], name: str) -> str:
         return m.group(1)  # "The object type, which is always `container.file`." (no enum in the document)
     if fmt == "uri" or name.endswith("url"):
         return "https://example.com/emulated"
+    if name == "model":
+        return "gpt-4o-mini"  # what a request would have named (answers overlay the request's own)
     if fmt == "date-time":
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if fmt == "binary":
