@@ -40,6 +40,7 @@ class Method:
     none_result: dict[str, Any] = field(default_factory=dict)  # payload (plus the ids) when the API answers nothing
     unavailable: str = ""             # why there is no API behind this name (a validation error for flows)
     sdk_parsed: bool = False          # the SDK reworks the answer (e.g. decodes base64 vectors): use its result
+    socket: bool = False              # a WebSocket the node keeps open across messages (see _websocket.py)
 
 
 _RUN = "the [run object](https://platform.openai.com/docs/api-reference/runs/object)"
@@ -549,9 +550,15 @@ METHODS: tuple[Method, ...] = (
            "Count the input tokens a response request would use.", since="6.34.0",
            returns="`{object: \"response.input_tokens\", input_tokens}`",
            example={"model": "gpt-4o-mini", "input": "How many tokens is this?"}),
-    _unavailable_row("manageModelResponseWebSocket", "responses",
-                     "it keeps a WebSocket to the Responses API open across messages, which flowwire does not "
-                     "support yet; use createModelResponse with `stream: true`"),
+    Method("manageModelResponseWebSocket", "responses", _p("responses.connect"),
+           "Keep a WebSocket to the Responses API open: connect, send `response.create` events, close.",
+           since="6.34.0", socket=True, returns="the connection (`connect`, `close`) or the sent event's type (`send`)",
+           notes=("Each server event on an open socket leaves the node as a **new** msg: `msg.payload` is the event, "
+                  "`msg.openai` = `{transport: \"responses.websocket\", direction: \"server\", connection_id, "
+                  "event_type}`. Sockets close with the node (code 1000). A socket that fails is reported to "
+                  "`catch` without a msg, as in Node-RED."),
+           example={"action": "send", "connection_id": "chat-1",
+                    "event": {"type": "response.create", "model": "gpt-4o-mini", "input": "Hello!"}}),
     # skills
     Method("listSkills", "skills", _p("skills.list"), "List skills.", paginated=True, since="6.34.0",
            returns="a list of skill objects", notes=_PAGE, example={"limit": 10}),

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _files
+from . import _files, _websocket
 from ._methods import METHODS, SERVICES, Method, by_service, snake_case
 from ._params import deprecation, describe, params_of, traits
 from .config import OpenAIConfigProps
@@ -61,6 +61,17 @@ def _props_table(model: type[BaseModel], skip: frozenset[str] = frozenset()) -> 
     return lines
 
 
+def _socket_section(method: Method, names: str) -> list[str]:
+    out = [f"### {method.name}", "", method.summary + " Offered by node-red-openai-api from 6.34.0.", "",
+           f"Also accepted as {names}. SDK call: `client.responses.connect()` (one socket per `connection_id`, "
+           "kept by the node).", "", "| property | type | required | meaning |", "| --- | --- | --- | --- |"]
+    out += [f"| `{name}` | {kind} | {required} | {_cell(meaning)} |"
+            for name, (kind, required, meaning) in _websocket.PARAMS.items()]
+    out += ["", "Example `msg.payload`:", "", "```json", json.dumps(method.example, indent=2), "```", "",
+            f"Result: `msg.payload` is {method.returns}.", "", method.notes, ""]
+    return out
+
+
 def _kind_notes(method: Method) -> list[str]:
     """What the SDK's signature says about the call, in words (files in, bytes out, streams, helpers)."""
     kind = traits(method)
@@ -83,6 +94,8 @@ def method_section(method: Method) -> list[str]:
     if method.unavailable:
         return [f"### {method.name}", "", f"No API behind this name: {method.unavailable}. A flow that uses it "
                 "fails validation, naming the node.", ""]
+    if method.socket:
+        return _socket_section(method, names)
     since = "" if method.since == "1.103.0" else (
         " Offered by node-red-openai-api from 6.34.0." if method.since == "6.34.0" else " A flowwire addition.")
     out = [f"### {method.name}", "", method.summary + since, "",

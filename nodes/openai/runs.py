@@ -20,8 +20,8 @@ from pydantic import Field
 from runtime import ConfigRef, Node, NodeProps, register
 from runtime.properties import get_path, parse_path
 
-from . import _dispatch
-from ._errors import config_error, from_sdk, invalid_payload
+from . import _dispatch, _websocket
+from ._errors import OpenAINodeError, config_error, from_sdk, invalid_payload
 from ._methods import RUNS, SERVICES, Method, by_service, lookup, names
 from ._params import PayloadError, traits, validate
 from .config import Bool, MissingKey, OpenAIConfig, OptInt
@@ -74,11 +74,17 @@ class OpenAIMethodNode(Node):
         assert method is not None  # `check` ran before the node was built
         self.method: Method = method
         self.config: OpenAIConfig | None = None
+        self._sockets = _websocket.Sockets(self, method.name) if method.socket else None
 
     async def start(self) -> None:
         self.config = self.config_node(self.props.service)
         self.concurrency = self.config.max_concurrent
-        traits(self.method)  # read the SDK's signature now rather than on the first message
+        if self._sockets is None:
+            traits(self.method)  # read the SDK's signature now rather than on the first message
+
+    async def close(self) -> None:
+        if self._sockets is not None:
+            await self._sockets.close_all()
 
     def _request(self, msg: dict[str, Any]) -> Any:
         p = self.props
@@ -96,6 +102,8 @@ class OpenAIMethodNode(Node):
             self.status(_ERROR)
             raise config_error(method.name, str(exc), msg) from None
         request = self._request(msg)
+        if self._sockets is not None:
+            return await self._socket(client, request, msg)
         try:
             kwargs = validate(method, request)
         except PayloadError as exc:
@@ -119,6 +127,31 @@ class OpenAIMethodNode(Node):
         self.status({})
         msg["payload"] = outcome.payload
         msg["openai"] = outcome.meta
+        return msg
+
+    async def _socket(self, client: Any, request: Any, msg: dict[str, Any]) -> dict[str, Any]:
+        """manageModelResponseWebSocket: connect, send or close one of this node's sockets."""
+        assert self._sockets is not None
+        name = self.method.name
+        try:
+            checked = _websocket.check(name, request)
+        except PayloadError as exc:
+            self.status(_ERROR)
+            raise invalid_payload(name, exc.problems, str(exc), msg) from None
+        try:
+            result = await self._sockets.handle(client, checked)
+        except _websocket.SocketError as exc:
+            self.status(_ERROR)
+            raise OpenAINodeError(f"{name}: {exc}", msg, method=name, status=None, type="invalid_request_error",
+                                  code="connection_state", param="connection_id", request_id=None) from None
+        except Exception as exc:
+            self.status(_ERROR)
+            raise from_sdk(exc, name, msg) from None
+        self.status({"fill": "green", "shape": "ring", "text": f"{len(self._sockets.open)} open"}
+                    if self._sockets.open else {})
+        msg["payload"] = result
+        msg["openai"] = {"method": name, "transport": _websocket.TRANSPORT, "action": checked["action"],
+                         "connection_id": checked["connection_id"]}
         return msg
 
     async def _stream(self, client: Any, kwargs: dict[str, Any], msg: dict[str, Any]) -> None:

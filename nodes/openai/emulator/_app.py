@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from multidict import CIMultiDict
 
 from . import _checks as checks
@@ -215,6 +215,41 @@ async def api(request: web.Request) -> web.StreamResponse:
     if result.raw is not None:
         return web.Response(body=result.raw, headers={**headers, "Content-Type": result.content_type})
     return web.json_response(copy.deepcopy(result.body), headers=headers)
+
+
+async def responses_socket(request: web.Request) -> web.StreamResponse:
+    """`wss://.../v1/responses`: each `response.create` client event is answered with the response's events."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        return await api(request)
+    if not _spec.operations.cache_info().currsize:
+        await asyncio.to_thread(_spec.operations)
+    create = _spec.find("post", "/responses")
+    assert create is not None
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    async for message in ws:
+        if message.type != WSMsgType.TEXT:
+            continue
+        try:
+            event = json.loads(message.data)
+            if not isinstance(event, dict) or event.get("type") != "response.create":
+                raise bad_request("Expected a client event of type 'response.create'.", param="type",
+                                  code="invalid_value")
+            body = {**(event.get("response") or {}), **{k: v for k, v in event.items() if k not in ("type", "response")}}
+            call = Call(create, {}, {}, {**body, "stream": True}, False)
+            check_request(call)
+            result = answer(_emu(request).resources, call)
+        except ValueError:
+            result, failure = None, ApiError(400, "The message is not JSON.", code="invalid_json")
+        except ApiError as err:
+            result, failure = None, err
+        if result is None:
+            await ws.send_json({"type": "error", "code": failure.code, "message": failure.message,
+                                "param": failure.param, "sequence_number": 0})
+            continue
+        for _, data in result.events or []:
+            await ws.send_str(json.dumps(data))
+    return ws
 
 
 async def _sse(request: web.Request, events: list[tuple[str | None, Any]], done_marker: bool) -> web.StreamResponse:
@@ -499,6 +534,7 @@ def build_app(config: EmulatorConfig | None = None) -> web.Application:
         web.post(r + "/submit_tool_outputs", submit_tool_outputs),
         web.get(r + "/steps", list_run_steps),
         web.get(r + "/steps/{step_id}", get_run_step),
+        web.get("/v1/responses", responses_socket),
         web.route("*", "/v1/{tail:.*}", api),
     ])
     return app

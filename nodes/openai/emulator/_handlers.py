@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import _media
+from . import _media, _spec, _synth
 from ._errors import not_found
-from ._generic import Answer, Call, JsonObj, Resources, Upload, build, create, generic, listing, props_of
+from ._generic import Answer, Call, JsonObj, Resources, Upload, build, create, fresh, generic, listing, props_of
 
 Handler = Callable[[Resources, Call], Answer]
 _WORD = re.compile(r"\S+\s*")
@@ -499,11 +499,27 @@ AFTER_CREATE: dict[str, Callable[[Resources, Call, JsonObj], None]] = {
 }
 
 
+def _documented_stream(res: Resources, call: Call) -> list[tuple[str | None, Any]]:
+    """A stream for operations without a model of their own (images): one event per kind the document
+    lists, the completing one last."""
+    schema = _spec.resolve(call.op.response_schema("text/event-stream"))
+    branches = (schema.get("oneOf") or schema.get("anyOf") or [schema]) if isinstance(schema, dict) else []
+    events: list[tuple[str | None, Any]] = []
+    for branch in branches:
+        event = fresh(res, _synth.instance(branch))
+        if isinstance(event, dict):
+            events.append((event.get("type"), event))
+    return events
+
+
 def answer(res: Resources, call: Call) -> Answer:
     """The emulator's answer to any operation of the document."""
     handler = HANDLERS.get((call.op.method, call.op.template))
     if handler is not None:
         return handler(res, call)
+    if isinstance(call.body, dict) and str(call.body.get("stream")).lower() == "true" \
+            and call.op.response_schema("text/event-stream") is not None:
+        return Answer(events=_documented_stream(res, call))
     result = generic(res, call)
     hook = AFTER_CREATE.get(call.op.template)
     if hook is not None and call.op.method == "post" and isinstance(result.body, dict):

@@ -207,3 +207,50 @@ async def test_a_deprecated_sdk_call_is_logged_once(emu: RunningEmulator, caplog
 
 def test_speech_wav_carries_its_text() -> None:
     assert transcript(speech("héllo")) == "héllo" and transcript(b"not audio") == "(no speech recognised)"
+
+
+async def test_images_stream_their_documented_events(emu: RunningEmulator) -> None:
+    async with one_node(emu, "createImage", node_type="openai-api") as flow:
+        msgs = await _stream(flow, {"prompt": "a boat", "model": "gpt-image-1", "stream": True})
+    assert [m["event"] for m in msgs] == ["image_generation.partial_image", "image_generation.completed", "done"]
+    assert msgs[-1]["payload"]["type"] == "image_generation.completed"
+
+
+# -- the Responses WebSocket -------------------------------------------------------------------------------------
+async def test_responses_websocket_connect_send_events_close(emu: RunningEmulator) -> None:
+    socket = "manageModelResponseWebSocket"
+    async with one_node(emu, socket, node_type="openai-api") as flow:
+        opened = await ask(flow, {"action": "connect", "connection_id": "c1"})
+        assert opened["payload"]["object"] == "response.websocket.connection"
+        assert opened["payload"]["url"] == emu.base_url.replace("http://", "ws://") + "/responses"
+        sent = await ask(flow, {"action": "send", "connection_id": "c1",
+                                "event": {"type": "response.create", "model": "gpt-4o-mini", "input": "hi ws"}})
+        assert sent["payload"]["event_type"] == "response.create"
+        outs = flow.node("out").messages
+        await wait_until(lambda: outs and outs[-1]["payload"].get("type") == "response.completed", timeout=10)
+        events = list(outs)
+        flow.node("out").messages.clear()
+        closed = await ask(flow, {"action": "close", "connection_id": "c1", "code": 1000, "reason": "bye"})
+        assert closed["payload"]["action"] == "close"
+        err = await fails(flow, {"action": "send", "connection_id": "c1", "event": {"type": "response.create"}})
+        opened_again = await ask(flow, {"action": "connect", "connection_id": "c2"})
+    assert events[0]["openai"] == {"method": socket, "transport": "responses.websocket", "direction": "server",
+                                   "connection_id": "c1", "event_type": "response.created"}
+    assert "topic" not in events[0]  # new msgs, not copies of the input
+    assert events[-1]["payload"]["response"]["output"][0]["content"][0]["text"] == "You said: hi ws"
+    assert err["error"]["message"] == f"{socket}: no open connection 'c1'"
+    assert opened_again["payload"]["connection_id"] == "c2"  # and closed with the node
+
+
+@pytest.mark.parametrize(("payload", "text"), [
+    ({"action": "open", "connection_id": "c"}, "property 'action' must be one of connect, send, close"),
+    ({"action": "send", "connection_id": "c", "event": {"type": "response.cancel"}},
+     "property 'event' must be an object with type \"response.create\""),
+    ({"action": "close", "connection_id": ""}, "property 'connection_id' must be a non-empty string"),
+    ({"action": "close", "connection_id": "c", "reson": "x"}, "did you mean 'reason'?"),
+])
+async def test_responses_websocket_bad_requests(emu: RunningEmulator, payload: dict[str, Any], text: str) -> None:
+    async with one_node(emu, "manageModelResponseWebSocket", node_type="openai-api") as flow:
+        before = emu.emulator.request_count
+        err = await fails(flow, payload)
+    assert text in err["error"]["message"] and emu.emulator.request_count == before

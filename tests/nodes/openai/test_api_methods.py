@@ -27,7 +27,8 @@ from nodes.openai.emulator import RunningEmulator
 from runtime.testing import wait_until
 from test_runs_node import config, one_node
 
-CALLABLE = [m for m in METHODS if not m.unavailable and m.service != "runs"]  # runs: test_runs_node.py
+# runs: test_runs_node.py; the Responses WebSocket (a connection, not a call): test_api_kinds.py
+CALLABLE = [m for m in METHODS if not m.unavailable and m.service != "runs" and not m.socket]
 
 
 def test_every_callable_method_has_a_payload() -> None:
@@ -96,6 +97,8 @@ async def test_method_through_the_node(method: Method, emu: RunningEmulator, cli
 
 def _bad(method: Method) -> tuple[dict[str, Any], str]:
     """A payload with one wrong property: a misspelt one, or (if the method has parameters) a wrong type."""
+    if method.socket:
+        return {"action": "connect"}, "connection_id"
     params = params_of(method)
     if not params:
         return {"limt": 1}, "limt"
