@@ -32,10 +32,10 @@ ACTIONS = ("connect", "send", "close")
 #: property → (type text, required, meaning): the docs table and the checks.
 PARAMS: dict[str, tuple[str, str, str]] = {
     "action": ('"connect" \\| "send" \\| "close"', "yes", "what to do"),
-    "connection_id": ("string", "yes", "the flow's name for the socket; `send` and `close` use the one `connect` "
-                                       "opened"),
-    "event": ("object (`type`*)", "with send", "the client event to send; `type` must be `response.create` "
-                                               "(the other keys are the response's parameters)"),
+    "connection_id": ("string", "yes", ("the flow's name for the socket; `send` and `close` use the one "
+                                        "`connect` opened")),
+    "event": ("object (`type`*)", "with send", ("the client event to send; `type` must be `response.create` "
+                                                "(the other keys are the response's parameters)")),
     "code": ("integer", "no", "close code (default 1000)"),
     "reason": ("string", "no", "close reason (default \"OK\")"),
 }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
 import time
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from typing import Any
 import jsonschema
 
 from . import _spec, _synth
-from ._errors import ApiError, bad_request, not_found
+from ._errors import bad_request, not_found
 from ._ids import IdFactory
 from ._pagination import paginate
 
@@ -157,8 +158,6 @@ def _base(op: _spec.Operation) -> Any:
 @functools.cache
 def properties(schema_json: str) -> dict[str, Any]:
     """The top-level properties of an object schema (allOf parts merged)."""
-    import json
-
     schema = _spec.resolve(json.loads(schema_json))
     props: dict[str, Any] = {}
     for part in [schema, *[_spec.resolve(p) for p in schema.get("allOf", [])]] if isinstance(schema, dict) else []:
@@ -169,8 +168,6 @@ def properties(schema_json: str) -> dict[str, Any]:
 
 
 def props_of(op: _spec.Operation) -> dict[str, Any]:
-    import json
-
     schema = op.response_schema()
     return properties(json.dumps(schema, sort_keys=True)) if schema else {}
 
@@ -225,9 +222,9 @@ def overlay(op: _spec.Operation, obj: Any, values: Mapping[str, Any]) -> Any:
         return obj
     props = props_of(op)
     for key, value in values.items():
-        if key in props and key != "id" and not isinstance(value, Upload) and value is not None:
-            if _spec.validator(props[key]).is_valid(value):
-                obj[key] = copy.deepcopy(value)
+        fits = key in props and key != "id" and not isinstance(value, Upload) and value is not None
+        if fits and _spec.validator(props[key]).is_valid(value):
+            obj[key] = copy.deepcopy(value)
     return obj
 
 
@@ -364,10 +361,10 @@ def listing(resources: Resources, call: Call, items: list[JsonObj]) -> JsonObj:
         items = [_conform(props["data"], item) for item in items]
     page = paginate(items, call.query)
     for key, value in page.items():
-        if key in props or key in base:
-            # an empty page has no first/last id; keep the placeholder where the schema wants a string
-            if value is not None or key not in props or _spec.validator(props[key]).is_valid(None):
-                base[key] = value
+        # an empty page has no first/last id; keep the placeholder where the schema wants a string
+        nullable = key not in props or _spec.validator(props[key]).is_valid(None)
+        if (key in props or key in base) and (value is not None or nullable):
+            base[key] = value
     return base
 
 
@@ -389,8 +386,6 @@ def _conform(list_schema: Any, obj: JsonObj) -> JsonObj:
     items = _spec.resolve(list_schema).get("items") if isinstance(_spec.resolve(list_schema), dict) else None
     if items is None or _spec.validator(items).is_valid(obj):
         return obj
-    import json
-
     item = _synth.instance(items)
     if isinstance(item, dict):
         props = properties(json.dumps(items, sort_keys=True))
@@ -427,13 +422,3 @@ def stateless(resources: Resources, call: Call) -> Answer:
     if isinstance(obj, dict) and "deleted" in obj and call.op.method == "delete":
         obj["deleted"] = True
     return Answer(obj)
-
-
-def schema_valid(op: _spec.Operation, obj: Any) -> bool:
-    schema = op.response_schema()
-    return schema is None or _spec.validator(schema).is_valid(obj)
-
-
-def require(condition: bool, message: str, param: str | None = None) -> None:
-    if not condition:
-        raise ApiError(400, message, param=param)

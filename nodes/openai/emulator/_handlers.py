@@ -19,7 +19,19 @@ from typing import Any
 
 from . import _media, _spec, _synth
 from ._errors import not_found
-from ._generic import Answer, Call, JsonObj, Resources, Upload, build, create, fresh, generic, listing, props_of
+from ._generic import (
+    Answer,
+    Call,
+    JsonObj,
+    Resources,
+    Upload,
+    build,
+    create,
+    fresh,
+    generic,
+    listing,
+    props_of,
+)
 
 Handler = Callable[[Resources, Call], Answer]
 _WORD = re.compile(r"\S+\s*")
@@ -399,8 +411,8 @@ def job_created(res: Resources, call: Call, obj: JsonObj) -> None:
     res.extras[f"events:{obj['id']}"] = [
         {"object": "fine_tuning.job.event", "id": "ftevent-" + res.ids.new("x")[2:], "created_at": now,
          "level": "info", "message": text, "type": "message"}
-        for text in (f"Created fine-tuning job: {obj['id']}", "Validating training file", "The job has successfully "
-                     "completed")]
+        for text in (f"Created fine-tuning job: {obj['id']}", "Validating training file",
+                     "The job has successfully completed")]
     obj.setdefault("fine_tuned_model", f"ft:{obj.get('model', 'model')}:emulator::{obj['id'][-8:]}")
 
 

@@ -19,7 +19,6 @@ from referencing.jsonschema import DRAFT202012
 from nodes.openai.emulator import _spec as _emulator_spec
 
 
-
 def spec() -> dict[str, Any]:
     """The document as the emulator reads it (one loader: `nullable` normalised the same way)."""
     return _emulator_spec.document()

@@ -17,15 +17,15 @@ from typing import Any
 
 import openai
 import pytest
-from pydantic import BaseModel, TypeAdapter
-
 from _oai_common import KEY
 from _oai_payloads import PAYLOADS, SETUP
+from pydantic import BaseModel, TypeAdapter
+from test_runs_node import config, one_node
+
 from nodes.openai._methods import METHODS, Method
 from nodes.openai._params import params_of, sdk_function, traits
 from nodes.openai.emulator import RunningEmulator
 from runtime.testing import wait_until
-from test_runs_node import config, one_node
 
 # runs: test_runs_node.py; the Responses WebSocket (a connection, not a call): test_api_kinds.py
 CALLABLE = [m for m in METHODS if not m.unavailable and m.service != "runs" and not m.socket]

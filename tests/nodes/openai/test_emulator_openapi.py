@@ -13,14 +13,19 @@ import json
 import re
 from typing import Any
 
+import _oai_spec
 import aiohttp
 import pytest
-
-from nodes.openai.emulator import DEMO_ASSISTANT_ID, RunningEmulator, serve
-from nodes.openai.emulator import _generic, _spec, _synth
-
-import _oai_spec
 from _oai_common import KEY
+
+from nodes.openai.emulator import (
+    DEMO_ASSISTANT_ID,
+    RunningEmulator,
+    _generic,
+    _spec,
+    _synth,
+    serve,
+)
 
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 
