@@ -254,3 +254,16 @@ async def test_responses_websocket_bad_requests(emu: RunningEmulator, payload: d
         before = emu.emulator.request_count
         err = await fails(flow, payload)
     assert text in err["error"]["message"] and emu.emulator.request_count == before
+
+
+async def test_other_streams_transcription_and_stored_response(emu: RunningEmulator) -> None:
+    async with one_node(emu, "createTranscription", node_type="openai-api") as flow:
+        msgs = await _stream(flow, {"model": "gpt-4o-transcribe", "file": speech("two words"), "stream": True})
+    assert [m["event"] for m in msgs] == ["transcript.text.delta", "transcript.text.delta", "transcript.text.done",
+                                          "done"]
+    assert msgs[-1]["payload"]["text"] == "two words"
+    async with one_node(emu, "createModelResponse", node_type="openai-api") as flow:
+        created = (await ask(flow, {"model": "gpt-4o-mini", "input": "replay me"}))["payload"]
+    async with one_node(emu, "getModelResponse", node_type="openai-api") as flow:
+        replay = await _stream(flow, {"response_id": created["id"], "stream": True})
+    assert replay[-1]["payload"]["id"] == created["id"] and replay[-2]["event"] == "response.completed"
