@@ -111,7 +111,7 @@ def traits(method: Method) -> Traits:
         owner = getattr(owner, part)
     func = sdk_function(method)
     returned = str(inspect.signature(func).return_annotation)
-    paginated = method.paginated or returned.startswith("AsyncPaginator")
+    paginated = returned.startswith("AsyncPaginator")
     params = params_of(method)
     return Traits(
         paginated=paginated,
@@ -184,7 +184,7 @@ def params_of(method: Method) -> dict[str, Param]:
     func = sdk_function(method)
     hints = typing.get_type_hints(func, include_extras=True)
     docs = _arg_docs(func)
-    listing = method.paginated or str(inspect.signature(func).return_annotation).startswith("AsyncPaginator")
+    listing = str(inspect.signature(func).return_annotation).startswith("AsyncPaginator")
     query_by_default = listing or method.sdk_path[-1] in _GET_CALLS
     found: dict[str, Param] = {}
     for name, p in inspect.signature(func).parameters.items():
