@@ -261,6 +261,7 @@ def build(resources: Resources, call: Call, *, new_id: bool = True) -> Any:
 
 
 # -- generic CRUD by path shape ------------------------------------------------------------------------
+@functools.cache
 def _item_of(template: str) -> _spec.Operation | None:
     """`GET /things/{id}` for a collection template `/things`."""
     return next((op for op in _spec.operations()
@@ -268,7 +269,9 @@ def _item_of(template: str) -> _spec.Operation | None:
                  and op.template.count("/") == template.count("/") + 1), None)
 
 
+@functools.cache
 def _creates(template: str) -> bool:
+    """Whether `POST template` creates things one can then read by id (a stateful collection)."""
     return _spec.find("post", template) is not None and _item_of(template) is not None
 
 
@@ -284,6 +287,7 @@ def _kind(template: str) -> str:
 
 
 def generic(resources: Resources, call: Call) -> Answer:
+    """Create, list, read, update, delete or act on stored objects by the path's shape; else a fresh answer."""
     op, template = call.op, call.op.template
     item = _split_item(template)
     if item is None and _creates(template):
