@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _oai_flow import ask, fails, one_node
 from _oai_payloads import WEBHOOK_SECRET, _webhook
-from test_runs_node import ask, fails, one_node
 
 from nodes.openai.emulator import RunningEmulator
 from nodes.openai.emulator._media import speech, transcript

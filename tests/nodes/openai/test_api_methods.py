@@ -18,9 +18,9 @@ from typing import Any
 import openai
 import pytest
 from _oai_common import KEY
+from _oai_flow import config, one_node
 from _oai_payloads import PAYLOADS, SETUP
 from pydantic import BaseModel, TypeAdapter
-from test_runs_node import config, one_node
 
 from nodes.openai._methods import METHODS, Method
 from nodes.openai._params import params_of, sdk_function, traits
