@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import _media, _spec, _synth
+from . import _media, _model, _spec, _synth
 from ._errors import not_found
 from ._generic import (
     Answer,
@@ -68,17 +68,46 @@ def _chunks(text: str) -> list[str]:
 
 
 # -- chat completions ------------------------------------------------------------------------------------
+def _decide(text: str, functions: list[JsonObj], tool_choice: Any, parallel: Any) -> list[tuple[str, str]]:
+    """The function calls the model makes for `text` (the Assistants emulator's rule): `(name, arguments)`."""
+    message = {"role": "user", "content": [{"type": "text", "text": {"value": text}}]}
+    tools = [{"type": "function", "function": f} for f in functions]
+    if isinstance(tool_choice, dict) and "name" in tool_choice:  # the Responses API's shape
+        tool_choice = {"type": "function", "function": {"name": tool_choice["name"]}}
+    decision = _model.decide([message], tools, tool_choice or "auto", parallel is not False)
+    return [(plan.name, plan.arguments) for plan in decision.tool_calls]
+
+
+def _after_tools(text: str, outputs: list[tuple[str, str]]) -> str:
+    return "\n".join([f"You said: {text}", *(f"{name} returned: {output}" for name, output in outputs)])
+
+
 def chat_create(res: Resources, call: Call) -> Answer:
     body = call.body
-    messages = body["messages"]
-    reply = f"You said: {_last_user(messages)}"
+    messages = [m for m in body["messages"] if isinstance(m, dict)]
+    text = _last_user(messages)
+    calls: list[JsonObj] = []
+    if messages and messages[-1].get("role") == "tool":  # the tool outputs are back: answer with them
+        names = {c["id"]: c["function"]["name"] for m in messages for c in m.get("tool_calls") or []}
+        outputs = [(names.get(m.get("tool_call_id"), "tool"), _text_of(m.get("content")))
+                   for m in messages if m.get("role") == "tool"]
+        reply: str | None = _after_tools(text, outputs)
+    else:
+        functions = [t["function"] for t in body.get("tools") or [] if t.get("type") == "function"]
+        calls = [{"id": res.ids.new("call"), "type": "function", "function": {"name": name, "arguments": args}}
+                 for name, args in _decide(text, functions, body.get("tool_choice"), body.get("parallel_tool_calls"))]
+        reply = None if calls else f"You said: {text}"
     completion_id = "chatcmpl-" + res.ids.new("x")[2:]
     created, model = _now(), body["model"]
-    prompt = sum(_tokens(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
-    usage = {"prompt_tokens": prompt, "completion_tokens": _tokens(reply), "total_tokens": prompt + _tokens(reply)}
-    message = {"role": "assistant", "content": reply, "refusal": None, "annotations": []}
+    prompt = sum(_tokens(_text_of(m.get("content"))) for m in messages)
+    answered = _tokens(reply or json.dumps(calls))
+    usage = {"prompt_tokens": prompt, "completion_tokens": answered, "total_tokens": prompt + answered}
+    message: JsonObj = {"role": "assistant", "content": reply, "refusal": None, "annotations": []}
+    if calls:
+        message["tool_calls"] = calls
+    finish = "tool_calls" if calls else "stop"
     obj = {"id": completion_id, "object": "chat.completion", "created": created, "model": model,
-           "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+           "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
            "usage": usage, "service_tier": "default", "system_fingerprint": "fp_emulator"}
     if isinstance(body.get("metadata"), dict):
         obj["metadata"] = body["metadata"]
@@ -97,8 +126,9 @@ def chat_create(res: Resources, call: Call) -> Answer:
         return {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
 
     events: list[tuple[str | None, Any]] = [(None, chunk({"role": "assistant", "content": "", "refusal": None}))]
-    events += [(None, chunk({"content": piece})) for piece in _chunks(reply)]
-    events.append((None, chunk({}, "stop")))
+    events += [(None, chunk({"content": piece})) for piece in _chunks(reply or "")] if reply else [
+        (None, chunk({"tool_calls": [{"index": i, **c}]})) for i, c in enumerate(calls)]
+    events.append((None, chunk({}, finish)))
     if (body.get("stream_options") or {}).get("include_usage"):
         events.append((None, {**head, "choices": [], "usage": usage}))
     return Answer(events=events, done_marker=True)
@@ -146,6 +176,24 @@ def _search(res: Resources, vector_store_ids: list[str], query: str, limit: int 
     return sorted(found, key=lambda r: -r["score"])[:limit]
 
 
+def _function_items(res: Resources, body: JsonObj, inputs: list[JsonObj], text: str) -> tuple[str | None,
+                                                                                              list[JsonObj]]:
+    """Function calling in the Responses API: the answer once outputs came back, or the calls to make."""
+    outputs = [i for i in inputs if i.get("type") == "function_call_output"]
+    if outputs:
+        earlier = {i.get("call_id"): i.get("name") for r in res.collection("/responses").values()
+                   for i in r.get("output", []) if i.get("type") == "function_call"}
+        earlier.update({i.get("call_id"): i.get("name") for i in inputs if i.get("type") == "function_call"})
+        return _after_tools(text, [(earlier.get(o.get("call_id")) or "tool", str(o.get("output", "")))
+                                   for o in outputs]), []
+    functions = [{"name": t["name"], "parameters": t.get("parameters") or {}} for t in body.get("tools") or []
+                 if t.get("type") == "function" and "name" in t]
+    calls = [{"id": res.ids.new("fc"), "type": "function_call", "call_id": res.ids.new("call"), "name": name,
+              "arguments": args, "status": "completed"}
+             for name, args in _decide(text, functions, body.get("tool_choice"), body.get("parallel_tool_calls"))]
+    return None, calls
+
+
 def _reply(res: Resources, body: JsonObj, text: str) -> tuple[str, list[JsonObj]]:
     """The model's answer and the tool-call items that came before it (file search)."""
     reply, calls = f"You said: {text}", []
@@ -164,15 +212,23 @@ def _reply(res: Resources, body: JsonObj, text: str) -> tuple[str, list[JsonObj]
 def responses_create(res: Resources, call: Call) -> Answer:
     body = call.body
     inputs = _input_items(res, body.get("input"))
-    text = next((_text_of(i["content"]) for i in reversed(inputs) if i.get("role") == "user"), "")
+    previous = body.get("previous_response_id")
+    history = res.extras.get(f"input:{previous}", []) if isinstance(previous, str) else []
+    text = next((_text_of(i["content"]) for i in reversed(history + inputs) if i.get("role") == "user"), "")
+    after_tools, function_calls = _function_items(res, body, inputs, text)
     reply, calls = _reply(res, body, text)
+    if after_tools is not None:
+        reply = after_tools
     obj = build(res, call)
     message = {"id": res.ids.new("msg"), "type": "message", "status": "completed", "role": "assistant",
                "content": [{"type": "output_text", "text": reply, "annotations": [], "logprobs": []}]}
+    if function_calls:  # the model stops at the calls: the flow runs them and sends the outputs back
+        calls, message = [*calls, *function_calls], None
     now = _now()
     prompt = sum(_tokens(_text_of(i.get("content"))) for i in inputs)
     obj.update(id=res.ids.new("resp"), object="response", created_at=now, status="completed", completed_at=now,
-               model=body.get("model") or obj.get("model") or "gpt-4o-mini", output=[*calls, message],
+               model=body.get("model") or obj.get("model") or "gpt-4o-mini",
+               output=[*calls, *([message] if message else [])],
                error=None, incomplete_details=None,
                usage={"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                       "output_tokens": _tokens(reply), "output_tokens_details": {"reasoning_tokens": 0},
@@ -182,7 +238,7 @@ def responses_create(res: Resources, call: Call) -> Answer:
     if isinstance(conversation_id, str):
         res.find("/conversations", conversation_id, "conversation")
         items = res.collection(f"/conversations/{conversation_id}/items")
-        for item in [*inputs, message]:
+        for item in [*inputs, *([message] if message else function_calls)]:
             items[item["id"]] = item
         obj["conversation"] = {"id": conversation_id}
     if body.get("store", True) is not False:

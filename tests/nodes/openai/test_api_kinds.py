@@ -267,3 +267,39 @@ async def test_other_streams_transcription_and_stored_response(emu: RunningEmula
     async with one_node(emu, "getModelResponse", node_type="openai-api") as flow:
         replay = await _stream(flow, {"response_id": created["id"], "stream": True})
     assert replay[-1]["payload"]["id"] == created["id"] and replay[-2]["event"] == "response.completed"
+
+
+# -- function calling in chat completions and responses ----------------------------------------------------
+WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+
+async def test_chat_function_call_round_trip(emu: RunningEmulator) -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER}}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "What is the weather in Lima?"}]
+    async with one_node(emu, "createChatCompletion", node_type="openai-api") as flow:
+        first = (await ask(flow, {"model": "gpt-4o-mini", "messages": messages, "tools": tools}))["payload"]
+        choice = first["choices"][0]
+        assert choice["finish_reason"] == "tool_calls"
+        [tool_call] = choice["message"]["tool_calls"]
+        assert tool_call["function"] == {"name": "get_weather", "arguments": '{"city":"Lima"}'}
+        messages += [choice["message"], {"role": "tool", "tool_call_id": tool_call["id"], "content": "19 C"}]
+        second = (await ask(flow, {"model": "gpt-4o-mini", "messages": messages, "tools": tools}))["payload"]
+        streamed = await _stream(flow, {"model": "gpt-4o-mini", "messages": messages[:1], "tools": tools,
+                                        "stream": True})
+    assert second["choices"][0]["message"]["content"].endswith("get_weather returned: 19 C")
+    assembled = streamed[-1]["payload"]["choices"][0]
+    assert assembled["finish_reason"] == "tool_calls"
+    assert assembled["message"]["tool_calls"][0]["function"]["arguments"] == '{"city":"Lima"}'
+
+
+async def test_response_function_call_round_trip(emu: RunningEmulator) -> None:
+    tools = [{"type": "function", "name": "get_weather", "parameters": WEATHER, "strict": False}]
+    async with one_node(emu, "createModelResponse", node_type="openai-api") as flow:
+        first = (await ask(flow, {"model": "gpt-4o-mini", "input": "the weather in Quito, please", "tools": tools}))
+        [call] = first["payload"]["output"]
+        assert (call["type"], call["name"], call["arguments"]) == ("function_call", "get_weather", '{"city":"Quito"}')
+        second = await ask(flow, {"model": "gpt-4o-mini", "previous_response_id": first["payload"]["id"],
+                                  "tools": tools, "input": [{"type": "function_call_output",
+                                                             "call_id": call["call_id"], "output": "24 C"}]})
+    text = second["payload"]["output"][-1]["content"][0]["text"]
+    assert text == "You said: the weather in Quito, please\nget_weather returned: 24 C"
