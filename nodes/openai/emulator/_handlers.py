@@ -1,8 +1,10 @@
 """Operations whose answers need more than their schema: the model, files and their bytes, audio, search.
 
 The model is the emulator's usual deterministic one: it answers "You said:
-<the last user text>" (plus what a file search found), so flows and tests can
-assert on it. Everything here builds on `_generic` (fresh objects from the
+<the last user text>" (plus what a file search found), and calls a function
+tool when the text names it (the Assistants emulator's rule, `_model.decide`),
+then answers with the outputs once they come back; flows and tests can assert
+on all of it. Everything here builds on `_generic` (fresh objects from the
 document, overlays, collections), so answers still validate against it.
 """
 
