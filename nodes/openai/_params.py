@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 import typing_extensions
-from pydantic import TypeAdapter, ValidationError
+from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
 
+from . import _files
 from ._methods import Method
 
 if TYPE_CHECKING:
     import openai
 
+#: SDK calls that are GET requests: their parameters go in the query string (docs).
+_GET_CALLS = frozenset({"retrieve", "content", "download_content", "get_character", "poll"})
 #: Keyword arguments every SDK call takes that are request options, not API parameters.
 _REQUEST_OPTIONS = frozenset({"self", "extra_headers", "extra_query", "extra_body", "timeout"})
 _NONE = type(None)
@@ -87,6 +90,61 @@ def sdk_function(method: Method) -> Any:
     return inspect.unwrap(sdk_decorated(method))
 
 
+@dataclass(frozen=True)
+class Traits:
+    """What kind of call a row is, read from the SDK function (not declared in the row)."""
+
+    paginated: bool          # returns an AsyncPaginator: a page with cursors, or every item
+    binary: bool             # returns the body as bytes (audio, file content, video)
+    returns_none: bool       # the API answers with no body (realtime calls, some deletes)
+    streamable: bool         # takes `stream`: `stream: true` gives one msg per event
+    raw: bool                # plain API call that has a `with_raw_response` twin (else an SDK helper)
+    local: bool              # a plain function: no request at all (webhook signatures)
+    files: tuple[str, ...]   # parameters that take file content (uploads)
+    options: bool            # takes request options (`extra_headers`, ...); the SDK's poll helpers do not
+
+
+@functools.cache
+def traits(method: Method) -> Traits:
+    owner: Any = _probe_client()
+    for part in method.sdk_path[:-1]:
+        owner = getattr(owner, part)
+    func = sdk_function(method)
+    returned = str(inspect.signature(func).return_annotation)
+    paginated = returned.startswith("AsyncPaginator")
+    params = params_of(method)
+    return Traits(
+        paginated=paginated,
+        binary="BinaryResponseContent" in returned,
+        returns_none=returned == "None",
+        streamable=("stream" in params and "AsyncStream[" in returned) or method.force_stream,
+        # `parse` has a raw twin, but its raw JSON lacks what parse adds (`output_parsed`); likewise rows
+        # whose answer the SDK reworks (embeddings: it asks for base64 and decodes the vectors)
+        raw=(hasattr(owner, "with_raw_response") and hasattr(owner.with_raw_response, method.sdk_path[-1])
+             and method.sdk_path[-1] != "parse" and not method.sdk_parsed),
+        options="extra_headers" in inspect.signature(func).parameters,
+        local=not inspect.iscoroutinefunction(func) and not paginated,
+        files=tuple(name for name, p in params.items() if takes_file(p.annotation)),
+    )
+
+
+def takes_file(tp: Any) -> bool:
+    """Whether the SDK type accepts file content (its `FileTypes`: IO[bytes], bytes, PathLike, tuples)."""
+    import os
+
+    if tp is os.PathLike or typing.get_origin(tp) is os.PathLike:
+        return True
+    return any(takes_file(arg) for arg in typing.get_args(tp) if arg is not tp)
+
+
+def _takes_many(tp: Any) -> bool:
+    """Whether a file parameter also takes a list of files (`SequenceNotStr[FileTypes]`, `list[...]`)."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return any(_takes_many(a) for a in typing.get_args(tp))
+    return origin is list or "Sequence" in getattr(origin, "__name__", "")
+
+
 def deprecation(method: Method) -> str | None:
     """The SDK's deprecation text for this call, if it has one (`typing_extensions.deprecated`)."""
     return getattr(sdk_decorated(method), "__deprecated__", None)
@@ -115,7 +173,7 @@ def _arg_docs(func: Any) -> dict[str, str]:
         doc = next((o.__doc__ for o in overloads if o.__doc__), "")
     docs: dict[str, str] = {}
     section = doc.split("Args:", 1)[1] if "Args:" in doc else ""
-    for match in re.finditer(r"^ {10}(\w+): (.*?)(?=^ {10}\w+: |\Z)", section, re.S | re.M):
+    for match in re.finditer(r"^ {10}(\w+):\s(.*?)(?=^ {10}\w+:\s|\Z)", section, re.S | re.M):
         docs[match.group(1)] = " ".join(match.group(2).split())
     return docs
 
@@ -126,12 +184,14 @@ def params_of(method: Method) -> dict[str, Param]:
     func = sdk_function(method)
     hints = typing.get_type_hints(func, include_extras=True)
     docs = _arg_docs(func)
+    listing = str(inspect.signature(func).return_annotation).startswith("AsyncPaginator")
+    query_by_default = listing or method.sdk_path[-1] in _GET_CALLS
     found: dict[str, Param] = {}
     for name, p in inspect.signature(func).parameters.items():
         if name in _REQUEST_OPTIONS or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
             continue
         location: Literal["path", "query", "body"] = (
-            "path" if name in method.ids else "query" if name in method.query or method.paginated else "body"
+            "path" if name in method.ids else "query" if name in method.query or query_by_default else "body"
         )
         found[name] = Param(name, _clean(hints[name]), p.default is p.empty, location, docs.get(name, ""))
     missing_ids = [i for i in method.ids if i not in found]
@@ -315,6 +375,8 @@ def validate(method: Method, payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise PayloadError(method.name, [("", f"the request must be an object of properties, got {json_type(payload)}")])
     params = params_of(method)
+    files = traits(method).files
+    converted: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for name, param in params.items():
         if param.required and name not in payload:
@@ -326,6 +388,13 @@ def validate(method: Method, payload: Any) -> dict[str, Any]:
             hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(params)}"
             problems.append((name, f"unknown property '{name}'{hint}"))
             continue
+        if name in files:
+            if _files.looks_like_file(value) or isinstance(value, list) or not _allows_object(param.annotation):
+                try:
+                    converted[name] = _files.file_input(value, name, _takes_many(param.annotation))
+                except _files.FileProblem as exc:
+                    problems.append((name, str(exc)))
+            continue
         if param.location == "path" and not (isinstance(value, str) and value):
             got = "an empty string" if value == "" else json_type(value)
             problems.append((name, f"property '{name}' must be a non-empty string (an id), got {got}"))
@@ -335,8 +404,17 @@ def validate(method: Method, payload: Any) -> dict[str, Any]:
             errors = _drain(param.adapter.validate_python(value, strict=True))
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
+        except PydanticSchemaGenerationError:  # a non-data type (e.g. httpx Headers): the JSON type only
+            if json_type(value) not in _top_types(param.annotation):
+                problems.append((name, f"property '{name}' must be {param.type_text}, got {json_type(value)}"))
+            continue
         if errors:
             problems.append((name, _problem(param, value, errors)))
     if problems:
         raise PayloadError(method.name, problems)
-    return dict(payload)
+    return {**payload, **converted}
+
+
+def _allows_object(tp: Any) -> bool:
+    """Whether a file parameter also takes a JSON object (e.g. `{id}` of an earlier video)."""
+    return "object" in _top_types(tp) and any(typing_extensions.is_typeddict(a) for a in typing.get_args(tp))

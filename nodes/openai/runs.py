@@ -20,10 +20,10 @@ from pydantic import Field
 from runtime import ConfigRef, Node, NodeProps, lenient, register
 from runtime.properties import get_path, parse_path
 
-from . import _dispatch
-from ._errors import config_error, from_sdk, invalid_payload
-from ._methods import RUNS, Method, lookup, names
-from ._params import PayloadError, params_of, validate
+from . import _dispatch, _websocket
+from ._errors import OpenAINodeError, config_error, from_sdk, invalid_payload
+from ._methods import RUNS, SERVICES, Method, by_service, lookup, names
+from ._params import PayloadError, traits, validate
 from .config import MissingKey, OpenAIConfig
 
 _REQUESTING = {"fill": "blue", "shape": "dot", "text": "requesting"}
@@ -59,6 +59,8 @@ class OpenAIMethodNode(Node):
             close = difflib.get_close_matches(props.method, known, n=3, cutoff=0.6)
             hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else f"known: {', '.join(known)}"
             problems.append(("method", f"unknown method {props.method!r} for {cls.type}; {hint}"))
+        elif (method := lookup(props.method, cls.services)) is not None and method.unavailable:
+            problems.append(("method", f"{method.name} has no API behind it: {method.unavailable}"))
         if props.propertyType == "msg":
             try:
                 parse_path(props.property)
@@ -72,11 +74,21 @@ class OpenAIMethodNode(Node):
         assert method is not None  # `check` ran before the node was built
         self.method: Method = method
         self.config: OpenAIConfig | None = None
+        self._sockets = _websocket.Sockets(self, method.name) if method.socket else None
+        #: requests in flight: the status says `requesting` from the first until the last is answered
+        #: (one status change per busy spell, not two per message: at burst rates those were a visible
+        #: share of the node's CPU per call, bench/openai/bursts.py)
+        self._requests = 0
 
     async def start(self) -> None:
         self.config = self.config_node(self.props.service)
         self.concurrency = self.config.max_concurrent
-        params_of(self.method)  # read the SDK's signature now rather than on the first message
+        if self._sockets is None:
+            traits(self.method)  # read the SDK's signature now rather than on the first message
+
+    async def close(self) -> None:
+        if self._sockets is not None:
+            await self._sockets.close_all()
 
     def _request(self, msg: dict[str, Any]) -> Any:
         p = self.props
@@ -94,29 +106,62 @@ class OpenAIMethodNode(Node):
             self.status(_ERROR)
             raise config_error(method.name, str(exc), msg) from None
         request = self._request(msg)
+        if self._sockets is not None:
+            return await self._socket(client, request, msg)
         try:
             kwargs = validate(method, request)
         except PayloadError as exc:
             self.status(_ERROR)
             raise invalid_payload(method.name, exc.problems, str(exc), msg) from None
-        streaming = method.stream and kwargs.get("stream") is True
+        streaming = traits(method).streamable and (method.force_stream or kwargs.get("stream") is True)
         try:
             async with config.slot():
                 if streaming:
                     await self._stream(client, kwargs, msg)
                     return None
-                self.status(_REQUESTING)
-                outcome = await _dispatch.call(
-                    client, method, kwargs, wait=self.props.wait and method.returns_run,
-                    poll_interval_ms=self.props.pollInterval, fetch_all=self.props.fetchAll,
-                    options=config.request_options,
-                )
+                self._requests += 1
+                if self._requests == 1:
+                    self.status(_REQUESTING)
+                try:
+                    outcome = await _dispatch.call(
+                        client, method, kwargs, wait=self.props.wait and method.returns_run,
+                        poll_interval_ms=self.props.pollInterval, fetch_all=self.props.fetchAll,
+                        options=config.request_options,
+                    )
+                finally:
+                    self._requests -= 1
         except Exception as exc:  # SDK errors: status, timeouts, connection, stream errors
             self.status(_ERROR)
             raise from_sdk(exc, method.name, msg) from None
-        self.status({})
+        if self._requests == 0:
+            self.status({})
         msg["payload"] = outcome.payload
         msg["openai"] = outcome.meta
+        return msg
+
+    async def _socket(self, client: Any, request: Any, msg: dict[str, Any]) -> dict[str, Any]:
+        """manageModelResponseWebSocket: connect, send or close one of this node's sockets."""
+        assert self._sockets is not None
+        name = self.method.name
+        try:
+            checked = _websocket.check(name, request)
+        except PayloadError as exc:
+            self.status(_ERROR)
+            raise invalid_payload(name, exc.problems, str(exc), msg) from None
+        try:
+            result = await self._sockets.handle(client, checked)
+        except _websocket.SocketError as exc:
+            self.status(_ERROR)
+            raise OpenAINodeError(f"{name}: {exc}", msg, method=name, status=None, type="invalid_request_error",
+                                  code="connection_state", param="connection_id", request_id=None) from None
+        except Exception as exc:
+            self.status(_ERROR)
+            raise from_sdk(exc, name, msg) from None
+        self.status({"fill": "green", "shape": "ring", "text": f"{len(self._sockets.open)} open"}
+                    if self._sockets.open else {})
+        msg["payload"] = result
+        msg["openai"] = {"method": name, "transport": _websocket.TRANSPORT, "action": checked["action"],
+                         "connection_id": checked["connection_id"]}
         return msg
 
     async def _stream(self, client: Any, kwargs: dict[str, Any], msg: dict[str, Any]) -> None:
@@ -140,8 +185,19 @@ class OpenAIRuns(OpenAIMethodNode):
     services = RUNS
 
 
+def _method_listing() -> str:
+    """The methods by service, for `flowwire nodes openai-api` (read from the table, no SDK import)."""
+    lines = ["", "methods, by service (Node-RED names; snake_case also accepted; docs/nodes/openai-api.md):"]
+    for service, rows in by_service().items():
+        lines.append(f"{SERVICES[service]}: {', '.join(m.name for m in rows)}")
+    return "\n".join(lines)
+
+
 @register("openai-api", aliases=("OpenAI API",))
 class OpenAIApi(OpenAIMethodNode):
-    """Any method of the OpenAI method table (runs, threads, messages, assistants), by Node-RED name."""
+    """Any method of the OpenAI API, by Node-RED name (chat, responses, files, vector stores, ... and runs)."""
 
     services = None
+
+
+OpenAIApi.__doc__ = f"{OpenAIApi.__doc__}\n{_method_listing()}"

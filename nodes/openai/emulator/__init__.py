@@ -1,4 +1,11 @@
-"""An offline, stateful emulator of the part of the OpenAI API the OpenAI nodes use.
+"""An offline emulator of the OpenAI API: every operation of OpenAI's OpenAPI document.
+
+The Assistants API (assistants, threads, messages, runs and their steps) is
+simulated by hand (`_store`, `_engine`: run states, tool calls, streams);
+every other operation is answered from the document (`_spec`, `_synth`,
+`_generic`: requests validated, answers built from the documented schema,
+state kept by path shape), with the model, files, audio and search in
+`_handlers`.
 
 It is a real HTTP server (aiohttp.web) so the official SDK, its transport,
 retries, SSE parsing and pagination are exercised exactly as against the real

@@ -17,12 +17,15 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from multidict import CIMultiDict
 
 from . import _checks as checks
+from . import _spec
 from ._engine import Event, RunEngine
 from ._errors import ApiError, bad_request
+from ._generic import Call, Resources, Upload, action_without_operation, check_request
+from ._handlers import answer
 from ._ids import IdFactory
 from ._pagination import paginate
 from ._store import JsonObj, Store
@@ -70,6 +73,7 @@ class Emulator:
     config: EmulatorConfig
     store: Store = field(init=False)
     engine: RunEngine = field(init=False)
+    resources: Resources = field(init=False)  # everything outside the Assistants API
     requests: deque[RecordedRequest] = field(init=False)
     failures: deque[ApiError] = field(default_factory=deque)
     connections: set[Any] = field(default_factory=set)
@@ -77,6 +81,7 @@ class Emulator:
 
     def __post_init__(self) -> None:
         self.store = Store(ids=IdFactory(self.config.seed))
+        self.resources = Resources(ids=self.store.ids)
         self.engine = RunEngine(self.store, run_latency=self.config.run_latency, run_expiry=self.config.run_expiry)
         self.requests = deque(maxlen=self.config.record)
         if self.config.demo:
@@ -96,6 +101,7 @@ class Emulator:
 
 
 _KEY: web.AppKey[Emulator] = web.AppKey("emulator", Emulator)
+_MULTIPART: web.RequestKey[bool] = web.RequestKey("multipart", bool)
 _REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 _BODY: web.RequestKey[Any] = web.RequestKey("json", object)
 
@@ -141,7 +147,12 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         if emu.config.response_delay:
             await asyncio.sleep(emu.config.response_delay)
         body: Any = None
-        if request.can_read_body:
+        request[_MULTIPART] = request.content_type == "multipart/form-data"
+        if request[_MULTIPART]:
+            body = await _form(request)
+        elif request.can_read_body and request.content_type not in ("application/json", "application/octet-stream", ""):
+            body = await request.read()  # e.g. application/sdp: the operation's own format
+        elif request.can_read_body:
             raw = await request.read()
             try:
                 body = json.loads(raw) if raw else None
@@ -163,6 +174,97 @@ async def _middleware(request: web.Request, handler: Handler) -> web.StreamRespo
         return _error_response(ApiError(404, f"Invalid URL ({request.method} {request.path})."), request_id)
     if not response.prepared:
         response.headers["x-request-id"] = request_id
+    return response
+
+
+async def _form(request: web.Request) -> dict[str, Any]:
+    """A multipart body: text fields as strings, files as `Upload`s, repeated names (`files[]`) as lists."""
+    form = await request.post()
+    out: dict[str, Any] = {}
+    for key in form:
+        if key in out:
+            continue
+        values = [Upload(v.filename or key, v.content_type, v.file.read()) if isinstance(v, web.FileField) else v
+                  for v in form.getall(key)]
+        name = key.removesuffix("[]")
+        out[name] = values if key.endswith("[]") or len(values) > 1 else values[0]
+    return out
+
+
+# -- every other operation of OpenAI's OpenAPI document -----------------------------------------------------
+async def api(request: web.Request) -> web.StreamResponse:
+    """Any `/v1/...` request the Assistants handlers above do not take: matched to the document's operation."""
+    if not _spec.operations.cache_info().currsize:  # the first such request reads the document (~1-2 s)
+        await asyncio.to_thread(_spec.operations)
+    path = request.path.removeprefix("/v1")
+    found = _spec.match(request.method, path)
+    if found is not None:
+        op, params = found
+        call = Call(op, params, request.query, request[_BODY], request[_MULTIPART])
+        check_request(call)
+        result = answer(_emu(request).resources, call)
+    elif (action := action_without_operation(_emu(request).resources, request.method, path)) is not None:
+        result = action
+    else:
+        raise ApiError(404, f"Invalid URL ({request.method} {request.path}).")
+    headers = {"x-request-id": request[_REQUEST_ID]}
+    if result.events is not None:
+        return await _sse(request, result.events, result.done_marker)
+    if result.empty:
+        return web.Response(status=200, headers=headers)
+    if result.raw is not None:
+        return web.Response(body=result.raw, headers={**headers, "Content-Type": result.content_type})
+    return web.json_response(copy.deepcopy(result.body), headers=headers)
+
+
+async def responses_socket(request: web.Request) -> web.StreamResponse:
+    """`wss://.../v1/responses`: each `response.create` client event is answered with the response's events."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        return await api(request)
+    if not _spec.operations.cache_info().currsize:
+        await asyncio.to_thread(_spec.operations)
+    create = _spec.find("post", "/responses")
+    assert create is not None
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    async for message in ws:
+        if message.type != WSMsgType.TEXT:
+            continue
+        try:
+            event = json.loads(message.data)
+            if not isinstance(event, dict) or event.get("type") != "response.create":
+                raise bad_request("Expected a client event of type 'response.create'.", param="type",
+                                  code="invalid_value")
+            body = {**(event.get("response") or {}), **{k: v for k, v in event.items() if k not in ("type", "response")}}
+            call = Call(create, {}, {}, {**body, "stream": True}, False)
+            check_request(call)
+            result = answer(_emu(request).resources, call)
+        except ValueError:
+            result, failure = None, ApiError(400, "The message is not JSON.", code="invalid_json")
+        except ApiError as err:
+            result, failure = None, err
+        if result is None:
+            await ws.send_json({"type": "error", "code": failure.code, "message": failure.message,
+                                "param": failure.param, "sequence_number": 0})
+            continue
+        for _, data in result.events or []:
+            await ws.send_str(json.dumps(data))
+    return ws
+
+
+async def _sse(request: web.Request, events: list[tuple[str | None, Any]], done_marker: bool) -> web.StreamResponse:
+    emu = _emu(request)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
+                                           "Cache-Control": "no-cache", "x-request-id": request[_REQUEST_ID]})
+    await response.prepare(request)
+    for name, data in events:
+        head = f"event: {name}\n" if name else ""
+        await response.write(f"{head}data: {json.dumps(data)}\n\n".encode())
+        if emu.config.stream_delay:
+            await asyncio.sleep(emu.config.stream_delay)
+    if done_marker:
+        await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
     return response
 
 
@@ -432,6 +534,8 @@ def build_app(config: EmulatorConfig | None = None) -> web.Application:
         web.post(r + "/submit_tool_outputs", submit_tool_outputs),
         web.get(r + "/steps", list_run_steps),
         web.get(r + "/steps/{step_id}", get_run_step),
+        web.get("/v1/responses", responses_socket),
+        web.route("*", "/v1/{tail:.*}", api),
     ])
     return app
 

@@ -55,7 +55,8 @@ def paginate(items: Sequence[JsonObj], query: Mapping[str, str]) -> JsonObj:
     return {
         "object": "list",
         "data": page,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
+        # the document types these as strings: an empty page has empty ones
+        "first_id": page[0]["id"] if page else "",
+        "last_id": page[-1]["id"] if page else "",
         "has_more": has_more,
     }

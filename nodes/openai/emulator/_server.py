@@ -59,7 +59,8 @@ async def serve(host: str = "127.0.0.1", port: int = 0, **options: object) -> As
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="flowwire emulate openai",
-                                description="Offline OpenAI API emulator (assistants, threads, messages, runs).")
+                                description="Offline OpenAI API emulator (every operation of OpenAI's OpenAPI "
+                                            "document; the Assistants API simulated).")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed on start)")
     p.add_argument("--api-key", default=os.environ.get("FLOWWIRE_EMULATOR_KEY"),

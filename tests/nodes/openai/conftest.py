@@ -19,7 +19,7 @@ def _quiet_sdk_deprecations() -> Any:
     """The SDK marks the Assistants API deprecated on every call; tests exercise it on purpose."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(openai|tests|nodes)\b.*")
-        warnings.filterwarnings("ignore", message=r"(The Assistants API is deprecated|deprecated$)")
+        warnings.filterwarnings("ignore", message=r"(The Assistants API is deprecated|deprecated$|The Sora API)")
         yield
 
 
