@@ -34,9 +34,10 @@ async def one_node(emu: RunningEmulator, method: str, cfg: dict[str, Any] | None
         yield flow
 
 
-async def ask(flow: Flow, payload: Any, **msg: Any) -> dict[str, Any]:
+async def ask(flow: Flow, payload: Any, *, exact: bool = True, **msg: Any) -> dict[str, Any]:
+    """One request, its one answer (`exact=False` where more messages follow it, e.g. a socket's events)."""
     await flow.inject("n", {"payload": payload, **msg})
-    [out] = await flow.received("out", 1)
+    [out] = await flow.received("out", 1, exact=exact)
     flow.node("out").messages.clear()
     return out
 

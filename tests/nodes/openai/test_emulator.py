@@ -175,9 +175,12 @@ async def test_bearer_key_is_checked(emu: RunningEmulator) -> None:
 
 async def test_injected_failure_is_retried_after_retry_after(emu: RunningEmulator) -> None:
     emu.emulator.fail_next(429, retry_after=0.01)
+    before = emu.emulator.request_count
     c = openai.AsyncOpenAI(api_key=KEY, base_url=emu.base_url, max_retries=1)
     assert (await c.beta.assistants.retrieve("asst_flowwire_demo")).id == "asst_flowwire_demo"
     await c.close()
+    assert emu.emulator.request_count - before == 2, "the 429, then the retry that succeeded"
+    assert not emu.emulator.failures, "the injected failure was served"
 
 
 async def test_unknown_route_is_an_openai_error(emu: RunningEmulator) -> None:

@@ -311,4 +311,4 @@ async def test_concurrent_messages_share_one_connection_pool(emu: RunningEmulato
             await flow.inject("n", {"payload": ASK, "i": i})
         msgs = await flow.received("out", 40)
     assert sorted(m["i"] for m in msgs) == list(range(40))
-    assert len(emu.emulator.connections) <= 4
+    assert 1 < len(emu.emulator.connections) <= 4, "concurrent calls spread over the pool, and the pool is bounded"
