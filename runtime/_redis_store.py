@@ -34,6 +34,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ._envsubst import MissingVariable, substitute
 from ._errors import FlowwireError, NodeError
 from .secrets import redact, scrub
 
@@ -133,7 +134,7 @@ class RedisStore:
     def __init__(self, name: str, spec: dict[str, Any], base_dir: Path) -> None:
         self.name = name
         self._base_dir = base_dir
-        self._spec = spec
+        self._spec = spec = _substituted(name, spec)
         prefix = spec.get("prefix", DEFAULT_PREFIX)
         if not isinstance(prefix, str) or not prefix:
             raise FlowwireError(f"context store {name!r}: prefix must be a non-empty string")
@@ -416,6 +417,18 @@ class RedisStore:
         if seq:
             self._wrote(scope, key, seq, text)
         return bool(seq)
+
+
+def _substituted(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """`${VAR}` in the string options, as in node properties: one flow file, a prefix or URL per deployment."""
+    out = dict(spec)
+    for option, value in spec.items():
+        if isinstance(value, str):
+            try:
+                out[option] = substitute(value, os.environ)
+            except MissingVariable as exc:
+                raise FlowwireError(f"context store {name!r}: {option}: environment variable {exc.name} is not set") from None
+    return out
 
 
 def _number(by: Any) -> str:

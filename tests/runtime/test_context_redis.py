@@ -258,3 +258,17 @@ async def test_an_outage_fails_context_calls_as_node_errors_then_recovers(tmp_pa
             assert after["payload"] == 6, "the 5 increments from before the outage were kept; the failed one did not count"
     finally:
         server.stop()
+
+
+async def test_string_options_take_environment_variables(server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP", "billing")
+    monkeypatch.setenv("APP_URL", server.url)
+    storage = {"default": {"module": "redis", "url": "${APP_URL}", "prefix": "${APP}-${STAGE:-dev}"}}
+    async with run_flow(document([{"id": "a", "type": "junction"}], storage)) as flow:
+        flow.node("a").global_context.set("k", 1)
+    raw = redis.Redis.from_url(server.url, decode_responses=True)
+    assert raw.hget("billing-dev:global", "k") == "1"
+    raw.close()
+    monkeypatch.delenv("APP")
+    with pytest.raises(FlowwireError, match="context store 'default': prefix: environment variable APP is not set"):
+        Contexts({"contextStorage": storage}, Path.cwd())
