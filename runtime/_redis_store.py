@@ -203,12 +203,12 @@ class RedisStore:
         url = self._url()
         self._url_shown = public_url(url)
         options = self._client_options()
-        # One retry, no backoff: a pooled connection left dead by a Redis restart is replaced at
-        # once; a Redis that is down fails the call now rather than blocking the loop with backoff.
-        self._sync = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1), **options)
+        # One retry, no backoff, on a broken connection only: a pooled connection left dead by a Redis
+        # restart is replaced at once, while a Redis that does not answer costs one `timeout`, not several.
+        self._sync = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 1, (redis.ConnectionError,)), **options)
         # A bounded pool that waits for a free connection: many async calls at once queue rather than fail.
         pool = aredis.BlockingConnectionPool.from_url(url, max_connections=self._connections, timeout=self._timeout,
-                                                      retry=AsyncRetry(NoBackoff(), 1), **options)
+                                                      retry=AsyncRetry(NoBackoff(), 1, (redis.ConnectionError,)), **options)
         self._async = aredis.Redis(connection_pool=pool)
         self._write = self._sync.register_script(_WRITE)
         self._incr = self._sync.register_script(_INCR)
@@ -251,10 +251,7 @@ class RedisStore:
                 self._loaded.set()
                 delay = 0.05
                 log.info("context store %r: connected to Redis at %s", self.name, self._url_shown)
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
-                    if message is not None and message.get("type") == "message":
-                        self._apply(message["data"])
+                await self._follow(pubsub)
             except asyncio.CancelledError:
                 await pubsub.aclose()
                 raise
@@ -269,6 +266,23 @@ class RedisStore:
                 pass
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+    async def _follow(self, pubsub: Any) -> None:
+        """Apply changes as they come. A Redis that hangs, or a network that drops packets, closes
+        nothing: after `timeout` seconds without a word a PING must be answered within another `timeout`."""
+        loop = asyncio.get_running_loop()
+        heard, pinged = loop.time(), False
+        while True:
+            message = await pubsub.get_message(timeout=self._timeout)
+            if message is not None:
+                heard, pinged = loop.time(), False
+                if message.get("type") == "message":
+                    self._apply(message["data"])
+            elif loop.time() - heard >= self._timeout:
+                if pinged:
+                    raise redis.TimeoutError(f"no answer to PING within {self._timeout} s")
+                await pubsub.ping()
+                heard, pinged = loop.time(), True
 
     async def _reload(self) -> None:
         reply = await self._aload(keys=[self._seq_key, self._scopes_key], args=[f"{self.prefix}:"])
@@ -315,8 +329,11 @@ class RedisStore:
         return ContextStoreError(f"context store {self.name!r} (Redis at {self._url_shown}) failed: {scrub(str(exc)) or type(exc).__name__}")
 
     def _ready(self) -> redis.Redis:
+        """The blocking client, for a Redis known to answer: while it is not, sync calls fail at once
+        rather than block the event loop for a `timeout` each."""
         if self._sync is None:
             raise ContextStoreError(f"context store {self.name!r} is not open")
+        self._current()
         return self._sync
 
     def _current(self) -> None:

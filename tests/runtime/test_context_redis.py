@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -272,3 +275,56 @@ async def test_string_options_take_environment_variables(server: RedisServer, mo
     monkeypatch.delenv("APP")
     with pytest.raises(FlowwireError, match="context store 'default': prefix: environment variable APP is not set"):
         Contexts({"contextStorage": storage}, Path.cwd())
+
+
+async def test_an_idle_store_stays_connected_and_a_hung_redis_is_noticed(tmp_path: Path) -> None:
+    """A frozen Redis (SIGSTOP: connections open, no answers) is found by PING; sync calls then fail without blocking."""
+    server = RedisServer(tmp_path / "srv").start()
+    raw = redis.Redis.from_url(server.url, decode_responses=True)
+    try:
+        storage = {"default": {"module": "redis", "url": server.url, "prefix": "hang", "timeout": 0.2}}
+        async with run_flow(document([{"id": "a", "type": "junction"}], storage)) as flow:
+            contexts, ctx = flow.runtime.contexts, flow.node("a").global_context
+            ctx.set("k", 1)
+
+            def pings() -> int:
+                return int(raw.info("commandstats").get("cmdstat_ping", {}).get("calls", 0))
+
+            await wait_until(lambda: pings() >= 3, timeout=10, what="three idle PINGs")
+            assert contexts.healthy, "answered PINGs keep an idle store connected"
+            os.kill(server.proc.pid, signal.SIGSTOP)  # type: ignore[union-attr]
+            try:
+                await wait_until(lambda: not contexts.healthy, timeout=5, what="the store noticing the hang")
+                started = time.perf_counter()
+                with pytest.raises(ContextStoreError, match="not connected"):
+                    ctx.set("k", 2)
+                with pytest.raises(ContextStoreError, match="not connected"):
+                    ctx.get("k")
+                assert time.perf_counter() - started < 0.1, "sync calls fail at once instead of blocking the loop"
+            finally:
+                os.kill(server.proc.pid, signal.SIGCONT)  # type: ignore[union-attr]
+            await wait_until(lambda: contexts.healthy, timeout=10, what="the store reconnecting")
+            assert ctx.get("k") == 1 and ctx.incr("k") == 2
+    finally:
+        raw.close()
+        server.stop()
+
+
+async def test_a_redis_down_at_start_does_not_stop_the_flow(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "srv")
+    storage = {"default": {"module": "redis", "url": server.url, "prefix": "late", "timeout": 0.2}}
+    nodes = [{"id": "fn", "type": "function", "func": "msg.payload = global_.incr('n')\nreturn msg", "wires": [["out"]]},
+             {"id": "out", "type": "test-sink"}, {"id": "c", "type": "catch", "wires": [["caught"]]}, {"id": "caught", "type": "test-sink"}]
+    try:
+        async with run_flow(document(nodes, storage)) as flow:
+            assert not flow.runtime.contexts.healthy
+            await flow.inject("fn", {})
+            [caught] = await flow.received("caught")
+            assert "not connected to Redis" in caught["error"]["message"]
+            await asyncio.to_thread(server.start)
+            await wait_until(lambda: flow.runtime.contexts.healthy, timeout=10, what="the store connecting")
+            await flow.inject("fn", {})
+            [msg] = await flow.received("out")
+            assert msg["payload"] == 1
+    finally:
+        server.stop()
