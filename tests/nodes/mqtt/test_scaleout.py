@@ -1,4 +1,5 @@
-"""Scale-out: two `flowwire run` processes share `$share/g/counter` and one counter in Redis.
+"""Scale-out: two `flowwire run` processes share `$share/g/counter` and one counter in Redis;
+and a Redis outage while QoS 1 messages flow, in at-least-once mode, loses none of them.
 
 Each message increments the shared `count` and its own `m<i>` key with the
 atomic `incr`, so the Redis hash says both how many were handled and which.
@@ -10,6 +11,7 @@ at-least-once contract (docs/scaling.md).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -22,6 +24,8 @@ import redis
 from _mosquitto import Mosquitto, _poll_until
 from _mqtt_peer import Peer
 from _redis import RedisServer
+
+from runtime.testing import run_flow, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 N = 10_000
@@ -168,3 +172,45 @@ def test_a_process_sigkilled_and_restarted_loses_nothing(pair: Callable[[str], P
     duplicates = two.count() - N
     record_property("duplicates", duplicates)  # shown in --junitxml: how many the kill cost
     assert 0 <= duplicates <= 1000, f"{duplicates} duplicates: more than a broker window of in-flight messages"
+
+
+OUTAGE_N = 3000
+
+
+async def test_redis_stopped_and_started_while_qos1_messages_flow_loses_nothing(
+    broker_factory: Callable[..., Mosquitto], peers: Callable[..., Peer], tmp_path: Path
+) -> None:
+    """At-least-once + a retry path: a context call that fails in an outage is caught and retried; the MQTT ack waits for it."""
+    broker = broker_factory()
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()  # what was written survives the restart
+    nodes = [
+        {"id": "b", "type": "mqtt-broker", "broker": "127.0.0.1", "port": broker.port, "clientid": "outage", "cleansession": "false",
+         "reconnectDelay": 0.05},
+        {"id": "in", "type": "mqtt in", "broker": "b", "topic": "outage/in", "qos": "1", "datatype": "json", "atLeastOnce": True, "wires": [["count"]]},
+        {"id": "count", "type": "function", "func": "global_.incr('m%d' % msg.payload['i'])\nreturn msg", "wires": [["done"]]},
+        {"id": "done", "type": "test-sink"},
+        # the retry path: catch the failed call, forget the error (so the catch count restarts), wait, try again
+        {"id": "failed", "type": "catch", "scope": ["count"], "wires": [["forget", "caught"]]},
+        {"id": "caught", "type": "test-sink"},
+        {"id": "forget", "type": "change", "rules": [{"t": "delete", "p": "error", "pt": "msg"}], "wires": [["wait"]]},
+        {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": 0.1, "timeoutUnits": "seconds", "wires": [["count"]]},
+    ]
+    document = {"nodes": nodes, "settings": {"contextStorage": {"default": {"module": "redis", "url": server.url, "prefix": "o", "timeout": 0.5}}}}
+    try:
+        async with run_flow(document) as flow:
+            await flow.node("b").connection.wait_subscribed(5)
+            done, caught = flow.sink("done"), flow.sink("caught")
+            source = peers(broker.port)
+            for i in range(OUTAGE_N):
+                source.publish("outage/in", f'{{"i": {i}}}', qos=1)
+            await wait_until(lambda: len(done.messages) >= OUTAGE_N // 4, 60, "a quarter counted")
+            await asyncio.to_thread(server.stop)
+            await wait_until(lambda: len(caught.messages) >= 20, 30, "failed calls caught during the outage")
+            assert len({m["payload"]["i"] for m in done.messages}) < OUTAGE_N, "the outage came too late to prove anything"
+            await asyncio.to_thread(server.start)
+            await wait_until(lambda: len({m["payload"]["i"] for m in done.messages}) >= OUTAGE_N, 120, f"all {OUTAGE_N} counted after recovery")
+            assert all("context store 'default'" in m["error"]["message"] for m in caught.messages)
+        values = redis.Redis.from_url(server.url, decode_responses=True).hgetall("o:global")
+        assert {int(k[1:]) for k in values} == set(range(OUTAGE_N)), "every message was counted in Redis"
+    finally:
+        server.stop()
