@@ -49,13 +49,13 @@ class Store(Protocol):
     def set(self, scope: str, key: str, value: Any) -> None: ...
     def delete(self, scope: str, key: str) -> None: ...
     def keys(self, scope: str) -> list[str]: ...
-    def incr(self, scope: str, key: str, by: int | float = 1) -> int | float: ...
+    def incr(self, scope: str, key: str, by: float = 1) -> int | float: ...
     def compare_and_set(self, scope: str, key: str, expected: Any, new: Any) -> bool: ...
     async def aget(self, scope: str, key: str) -> Any: ...
     async def aset(self, scope: str, key: str, value: Any) -> None: ...
     async def adelete(self, scope: str, key: str) -> None: ...
     async def akeys(self, scope: str) -> list[str]: ...
-    async def aincr(self, scope: str, key: str, by: int | float = 1) -> int | float: ...
+    async def aincr(self, scope: str, key: str, by: float = 1) -> int | float: ...
     async def acompare_and_set(self, scope: str, key: str, expected: Any, new: Any) -> bool: ...
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -94,7 +94,7 @@ class MemoryStore:
     def keys(self, scope: str) -> list[str]:
         return list(self._data.get(scope, {}))
 
-    def incr(self, scope: str, key: str, by: int | float = 1) -> int | float:
+    def incr(self, scope: str, key: str, by: float = 1) -> int | float:
         if isinstance(by, bool) or not isinstance(by, (int, float)):
             raise ContextStoreError(f"increment must be a number, not {by!r}")
         current = self.get(scope, key)
@@ -127,7 +127,7 @@ class MemoryStore:
     async def akeys(self, scope: str) -> list[str]:
         return self.keys(scope)
 
-    async def aincr(self, scope: str, key: str, by: int | float = 1) -> int | float:
+    async def aincr(self, scope: str, key: str, by: float = 1) -> int | float:
         return self.incr(scope, key, by)
 
     async def acompare_and_set(self, scope: str, key: str, expected: Any, new: Any) -> bool:
@@ -358,7 +358,7 @@ class Context:
     def keys(self, store: str | None = None) -> list[str]:
         return self._contexts.store(store).keys(self._scope)
 
-    def incr(self, key: str, by: int | float = 1, store: str | None = None) -> int | float:
+    def incr(self, key: str, by: float = 1, store: str | None = None) -> int | float:
         """Add `by` to a number (absent counts as 0) atomically and return the new value."""
         backend, key = self._top(store, key)
         return backend.incr(self._scope, key, by)
@@ -393,7 +393,7 @@ class Context:
     async def akeys(self, store: str | None = None) -> list[str]:
         return await self._contexts.store(store).akeys(self._scope)
 
-    async def aincr(self, key: str, by: int | float = 1, store: str | None = None) -> int | float:
+    async def aincr(self, key: str, by: float = 1, store: str | None = None) -> int | float:
         backend, key = self._top(store, key)
         return await backend.aincr(self._scope, key, by)
 

@@ -364,7 +364,7 @@ class RedisStore:
             raise self._failed(exc) from None
         self._wrote(scope, key, int(seq), _DELETED)
 
-    def incr(self, scope: str, key: str, by: int | float = 1) -> int | float:
+    def incr(self, scope: str, key: str, by: float = 1) -> int | float:
         try:
             text, seq = self._incr(keys=self._keys(scope), args=[self._channel, scope, key, _number(by)], client=self._ready())
         except (redis.RedisError, OSError) as exc:
@@ -416,7 +416,7 @@ class RedisStore:
             raise self._failed(exc) from None
         self._wrote(scope, key, int(seq), _DELETED)
 
-    async def aincr(self, scope: str, key: str, by: int | float = 1) -> int | float:
+    async def aincr(self, scope: str, key: str, by: float = 1) -> int | float:
         try:
             text, seq = await self._aincr(keys=self._keys(scope), args=[self._channel, scope, key, _number(by)], client=self._aready())
         except (redis.RedisError, OSError) as exc:
