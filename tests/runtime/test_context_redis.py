@@ -287,11 +287,11 @@ async def test_an_idle_store_stays_connected_and_a_hung_redis_is_noticed(tmp_pat
             contexts, ctx = flow.runtime.contexts, flow.node("a").global_context
             ctx.set("k", 1)
 
-            def pings() -> int:
-                return int(raw.info("commandstats").get("cmdstat_ping", {}).get("calls", 0))
+            def calls(command: str) -> int:
+                return int(raw.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
 
-            await wait_until(lambda: pings() >= 3, timeout=10, what="three idle PINGs")
-            assert contexts.healthy, "answered PINGs keep an idle store connected"
+            await wait_until(lambda: calls("ping") >= 3, timeout=10, what="three idle PINGs")
+            assert contexts.healthy and calls("subscribe") == 1, "answered PINGs keep an idle store connected, without reconnecting"
             os.kill(server.proc.pid, signal.SIGSTOP)  # type: ignore[union-attr]
             try:
                 await wait_until(lambda: not contexts.healthy, timeout=5, what="the store noticing the hang")
