@@ -5,8 +5,15 @@
 failure Node-RED users report, node-red#2271), flushed every
 `flushInterval` seconds, on close, and by `Contexts.flush_sync()` when the
 process must exit at once. A file that cannot be read back is renamed
-aside, never overwritten. Store names follow Node-RED's `contextStorage`
-setting, so `#:(file)::counter` keys work unchanged.
+aside, never overwritten. `redis` (runtime/_redis_store.py) is shared by
+every process of an application. Store names follow Node-RED's
+`contextStorage` setting, so `#:(file)::counter` keys work unchanged.
+
+Every store answers the same calls: Node-RED's get/set/keys plus delete,
+and two flowwire extensions for values several writers update, `incr` and
+`compare_and_set`, each atomic within its store (across processes for
+`redis`). The `a`-prefixed forms (`aget`, `aset`, ...) are for async nodes:
+a store that does I/O does it there without blocking the loop.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
 from ._errors import FlowwireError
+from ._redis_store import ContextStoreError, RedisStore
 from .properties import delete_path, get_path, parse_path, set_path, split_store
 
 if TYPE_CHECKING:
@@ -33,15 +41,44 @@ log = logging.getLogger("flowwire.context")
 
 
 class Store(Protocol):
+    """What a context store implements; `None` is never stored (setting it deletes)."""
+
+    @property
+    def healthy(self) -> bool: ...
     def get(self, scope: str, key: str) -> Any: ...
     def set(self, scope: str, key: str, value: Any) -> None: ...
     def delete(self, scope: str, key: str) -> None: ...
     def keys(self, scope: str) -> list[str]: ...
+    def incr(self, scope: str, key: str, by: float = 1) -> int | float: ...
+    def compare_and_set(self, scope: str, key: str, expected: Any, new: Any) -> bool: ...
+    async def aget(self, scope: str, key: str) -> Any: ...
+    async def aset(self, scope: str, key: str, value: Any) -> None: ...
+    async def adelete(self, scope: str, key: str) -> None: ...
+    async def akeys(self, scope: str) -> list[str]: ...
+    async def aincr(self, scope: str, key: str, by: float = 1) -> int | float: ...
+    async def acompare_and_set(self, scope: str, key: str, expected: Any, new: Any) -> bool: ...
     async def open(self) -> None: ...
     async def close(self) -> None: ...
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values: `True` is not `1` (Python's == says it is), `1` is `1.0`."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (dict, list, tuple)) or isinstance(b, (dict, list, tuple)):
+        return False
+    return bool(a == b)
+
+
 class MemoryStore:
+    """A dict per scope; the atomic calls are atomic because the loop runs one call at a time."""
+
+    healthy = True
+
     def __init__(self) -> None:
         self._data: dict[str, dict[str, Any]] = {}
 
@@ -56,6 +93,45 @@ class MemoryStore:
 
     def keys(self, scope: str) -> list[str]:
         return list(self._data.get(scope, {}))
+
+    def incr(self, scope: str, key: str, by: float = 1) -> int | float:
+        if isinstance(by, bool) or not isinstance(by, (int, float)):
+            raise ContextStoreError(f"increment must be a number, not {by!r}")
+        current = self.get(scope, key)
+        if current is None:
+            current = 0
+        elif isinstance(current, bool) or not isinstance(current, (int, float)):
+            raise ContextStoreError(f"context key {key!r} does not hold a number, so it cannot be incremented")
+        value = current + by
+        self.set(scope, key, value)
+        return value
+
+    def compare_and_set(self, scope: str, key: str, expected: Any, new: Any) -> bool:
+        if not same_json(self.get(scope, key), expected):
+            return False
+        if new is None:
+            self.delete(scope, key)
+        else:
+            self.set(scope, key, new)
+        return True
+
+    async def aget(self, scope: str, key: str) -> Any:
+        return self.get(scope, key)
+
+    async def aset(self, scope: str, key: str, value: Any) -> None:
+        self.set(scope, key, value)
+
+    async def adelete(self, scope: str, key: str) -> None:
+        self.delete(scope, key)
+
+    async def akeys(self, scope: str) -> list[str]:
+        return self.keys(scope)
+
+    async def aincr(self, scope: str, key: str, by: float = 1) -> int | float:
+        return self.incr(scope, key, by)
+
+    async def acompare_and_set(self, scope: str, key: str, expected: Any, new: Any) -> bool:
+        return self.compare_and_set(scope, key, expected, new)
 
     async def open(self) -> None:
         return None
@@ -233,7 +309,14 @@ def _keep_aside(path: Path, problem: str, scope: str) -> None:
 
 
 class Context:
-    """What `context`, `flow` and `global` are inside a node: Node-RED's get/set/keys."""
+    """What `context`, `flow` and `global` are inside a node: Node-RED's get/set/keys, and more.
+
+    `delete`, `incr` and `compare_and_set` (and every `a`-prefixed async
+    form) are flowwire extensions; docs/scaling.md gives each store's
+    consistency. A key may name its store inline (`#:(redis)::n`) or with
+    `store=`; `incr` and `compare_and_set` take a top-level key only, as
+    only a whole value can be updated atomically.
+    """
 
     def __init__(self, scope: str, contexts: Contexts) -> None:
         self._scope = scope
@@ -242,6 +325,13 @@ class Context:
     def _store(self, store: str | None, key: str) -> tuple[Store, str]:
         inline, key = split_store(key)
         return self._contexts.store(store or inline), key
+
+    def _top(self, store: str | None, key: str) -> tuple[Store, str]:
+        backend, key = self._store(store, key)
+        keys = parse_path(key)
+        if len(keys) != 1:
+            raise ContextStoreError(f"context key {key!r}: incr and compare_and_set take a top-level key, not a path")
+        return backend, str(keys[0])
 
     def get(self, key: str, store: str | None = None) -> Any:
         backend, key = self._store(store, key)
@@ -259,16 +349,67 @@ class Context:
             else:
                 backend.set(self._scope, head, value)
             return
-        root = backend.get(self._scope, head)
-        root = root if isinstance(root, (dict, list)) else {}
-        if value is None:
-            delete_path(root, keys[1:])  # type: ignore[arg-type]
-        else:
-            set_path(root, keys[1:], value)  # type: ignore[arg-type]
+        root = _changed(backend.get(self._scope, head), keys[1:], value)
         backend.set(self._scope, head, root)
+
+    def delete(self, key: str, store: str | None = None) -> None:
+        self.set(key, None, store)
 
     def keys(self, store: str | None = None) -> list[str]:
         return self._contexts.store(store).keys(self._scope)
+
+    def incr(self, key: str, by: float = 1, store: str | None = None) -> int | float:
+        """Add `by` to a number (absent counts as 0) atomically and return the new value."""
+        backend, key = self._top(store, key)
+        return backend.incr(self._scope, key, by)
+
+    def compare_and_set(self, key: str, expected: Any, new: Any, store: str | None = None) -> bool:
+        """Set `new` (None deletes) only if the value is `expected` (None: absent); True if it was set."""
+        backend, key = self._top(store, key)
+        return backend.compare_and_set(self._scope, key, expected, new)
+
+    async def aget(self, key: str, store: str | None = None) -> Any:
+        backend, key = self._store(store, key)
+        keys = parse_path(key)
+        value = await backend.aget(self._scope, str(keys[0]))
+        return get_path(value, keys[1:]) if len(keys) > 1 else value
+
+    async def aset(self, key: str, value: Any = None, store: str | None = None) -> None:
+        backend, key = self._store(store, key)
+        keys = parse_path(key)
+        head = str(keys[0])
+        if len(keys) == 1:
+            if value is None:
+                await backend.adelete(self._scope, head)
+            else:
+                await backend.aset(self._scope, head, value)
+            return
+        root = _changed(await backend.aget(self._scope, head), keys[1:], value)
+        await backend.aset(self._scope, head, root)
+
+    async def adelete(self, key: str, store: str | None = None) -> None:
+        await self.aset(key, None, store)
+
+    async def akeys(self, store: str | None = None) -> list[str]:
+        return await self._contexts.store(store).akeys(self._scope)
+
+    async def aincr(self, key: str, by: float = 1, store: str | None = None) -> int | float:
+        backend, key = self._top(store, key)
+        return await backend.aincr(self._scope, key, by)
+
+    async def acompare_and_set(self, key: str, expected: Any, new: Any, store: str | None = None) -> bool:
+        backend, key = self._top(store, key)
+        return await backend.acompare_and_set(self._scope, key, expected, new)
+
+
+def _changed(root: Any, path: list[Any], value: Any) -> Any:
+    """`root` with the value at `path` set (or deleted for None); a non-container root starts as {}."""
+    root = root if isinstance(root, (dict, list)) else {}
+    if value is None:
+        delete_path(root, path)
+    else:
+        set_path(root, path, value)
+    return root
 
 
 class Contexts:
@@ -277,7 +418,7 @@ class Contexts:
     def __init__(self, settings: dict[str, Any], base_dir: Path) -> None:
         config = settings.get("contextStorage") or {}
         if not isinstance(config, dict):
-            raise FlowwireError("settings.contextStorage must be a mapping of store name to {module: memory|file, ...}")
+            raise FlowwireError("settings.contextStorage must be a mapping of store name to {module: memory|file|redis, ...}")
         # Stores on the same directory are one store: two would each write
         # their own global.json over the other's.
         self._by_dir: dict[Path, FileStore] = {}
@@ -296,8 +437,10 @@ class Contexts:
                 if not directory.is_absolute():
                     directory = base_dir / directory
                 self._stores[name] = self._file_store(directory, float(spec.get("flushInterval", 30)))
+            elif module == "redis":
+                self._stores[name] = RedisStore(name, spec, base_dir)
             else:
-                raise FlowwireError(f"context store {name!r}: unknown module {module!r} (memory or file)")
+                raise FlowwireError(f"context store {name!r}: unknown module {module!r} (memory, file or redis)")
             if name == "default":
                 default = "default"
         self._default = default
@@ -318,6 +461,15 @@ class Contexts:
             return self._stores[name or self._default]
         except KeyError:
             raise FlowwireError(f"unknown context store {name!r} (have: {', '.join(self._stores)})") from None
+
+    @property
+    def healthy(self) -> bool:
+        """False while a store cannot answer (Redis unreachable): for readiness checks."""
+        return all(s.healthy for s in self._stores.values())
+
+    def health(self) -> dict[str, bool]:
+        """Each store name and whether it can answer now."""
+        return {name: store.healthy for name, store in self._stores.items()}
 
     def _context(self, scope: str) -> Context:
         ctx = self._cache.get(scope)

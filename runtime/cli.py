@@ -210,6 +210,13 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    """`flowwire test`: the YAML flow tests beside the flows (docs/testing-flows.md)."""
+    from . import _flowtests
+
+    return _flowtests.main(args)
+
+
 def _plugin_commands() -> dict[str, dict[str, EntryPoint]]:
     """Commands node families add (entry-point group `flowwire.commands`), by first word.
 
@@ -265,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     nodes = sub.add_parser("nodes", help="list node types, or show one type's properties")
     nodes.add_argument("type", nargs="?")
     nodes.set_defaults(func=cmd_nodes)
+
+    test = sub.add_parser("test", help="run the flow tests (*.test.yaml, tests: in flow files); exit 1 if any fails")
+    test.add_argument("paths", nargs="*", default=["flows"], help="test files, flow files with tests:, or folders (default: flows)")
+    test.add_argument("-k", dest="keyword", help="run only the cases whose file::name contains this text")
+    test.add_argument("-q", "--quiet", action="store_true", help="one character per case instead of one line")
+    test.add_argument("--junit-xml", metavar="PATH", help="also write the results as JUnit XML")
+    test.add_argument("--log-level", default="error", choices=["debug", "info", "warning", "error"])
+    test.set_defaults(func=cmd_test)
 
     _add_plugin_commands(sub)
     return parser

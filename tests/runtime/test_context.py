@@ -143,8 +143,8 @@ async def test_the_file_store_refuses_values_it_cannot_persist(tmp_path: Path) -
 
 
 async def test_an_unknown_store_module_is_an_error() -> None:
-    with pytest.raises(FlowwireError, match="unknown module 'redis'"):
-        async with run_flow(with_settings([], contextStorage={"cache": {"module": "redis"}})):
+    with pytest.raises(FlowwireError, match="unknown module 'mongo'"):
+        async with run_flow(with_settings([], contextStorage={"cache": {"module": "mongo"}})):
             pass
 
 
