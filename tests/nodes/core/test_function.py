@@ -103,6 +103,7 @@ async def test_node_warn_error_and_status(caplog: pytest.LogCaptureFixture) -> N
         {"id": "caught", "type": "test-sink", "z": "t"},
         {"id": "statuses", "type": "test-sink", "z": "t"},
     ]
+    caplog.set_level(logging.WARNING)
     async with run_flow(nodes) as flow:
         await flow.inject("f", {"payload": "p"})
         [caught] = await flow.received("caught")
