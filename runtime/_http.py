@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ._envsubst import MissingVariable, substitute
 from ._errors import FlowError, FlowwireError, Problem
 
 if TYPE_CHECKING:
@@ -127,12 +128,29 @@ def _admin_token(settings: Mapping[str, Any], base_dir: Path, problems: list[Pro
     return os.environ.get(TOKEN_ENV) or None
 
 
+def _substituted(settings: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    """The settings this module reads, with `${VAR}` replaced (a port or host usually comes from the environment)."""
+
+    def walk(value: Any, name: str) -> Any:
+        if isinstance(value, str):
+            try:
+                text = substitute(value, os.environ)
+            except MissingVariable as exc:
+                problems.append(Problem(f"environment variable {exc.name!r} is not set and has no default", field=f"settings.{name}"))
+                return value
+            return int(text) if text.strip().isdigit() and name not in ("uiHost", "adminTokenFile") else text
+        if isinstance(value, dict):
+            return {k: walk(v, name) for k, v in value.items()}
+        return value
+
+    return {name: walk(value, name) for name, value in settings.items()}
+
+
 def read_config(settings: Mapping[str, Any], base_dir: Path, file: str | None = None) -> HttpConfig:
     """The server's settings, every problem located at its `settings.` field (raises FlowError)."""
     problems: list[Problem] = []
+    settings = _substituted(settings, problems)
     port = settings.get("uiPort", DEFAULT_PORT)
-    if isinstance(port, str) and port.strip().isdigit():
-        port = int(port)
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         problems.append(Problem("must be a port number 0-65535 (0: any free port)", field="settings.uiPort"))
         port = DEFAULT_PORT
