@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import ssl
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,10 @@ from ._envsubst import MissingVariable, substitute
 from ._errors import FlowError, FlowwireError, Problem
 
 if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
+
     from ._engine import Runtime
+    from ._monitor import Metrics
 
 log = logging.getLogger("flowwire.http")
 
@@ -246,6 +250,10 @@ class HttpServer:
         self._builtins: dict[str, _Builtin] = {}
         self._runner: web.AppRunner | None = None
         self._bound: str | None = None
+        #: Requests answered by (method, status), for /metrics.
+        self.requests: Counter[tuple[str, int]] = Counter()
+        self.metrics: Metrics | None = None
+        self.collectors: list[Collector] = []
 
     # -- what node families use ------------------------------------------------------------
 
@@ -283,6 +291,21 @@ class HttpServer:
     def remove_route(self, route: Route) -> None:
         if route in self._routes:
             self._routes.remove(route)
+
+    def add_collector(self, collector: Collector) -> None:
+        """Publish a family's own metrics on /metrics: a prometheus_client collector (its `collect()` runs at scrape time).
+
+        Remove it in the node's `close`. Nothing is published when `metrics` is off.
+        """
+        self.collectors.append(collector)
+        if self.metrics is not None:
+            self.metrics.registry.register(collector)
+
+    def remove_collector(self, collector: Collector) -> None:
+        if collector in self.collectors:
+            self.collectors.remove(collector)
+            if self.metrics is not None:
+                self.metrics.registry.unregister(collector)
 
     def _add(self, method: str, path: str, handler: RouteHandler, websocket: bool) -> Route:
         root = self.config.node_root
@@ -329,6 +352,8 @@ class HttpServer:
         log.info("HTTP server listening on %s (node routes under %s)", self._bound, config.node_root or "nowhere: httpNodeRoot is false")
 
     async def stop(self) -> None:
+        if self.metrics is not None:
+            self.metrics.stop()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -343,6 +368,11 @@ class HttpServer:
             log.warning("uiHost, uiPort and https changes take effect at the next restart")
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        response = await self._answer(request)
+        self.requests[(request.method, response.status)] += 1
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         builtin = self._builtins.get(path.rstrip("/") or "/") or self._builtins.get(path)
         if builtin is not None:
