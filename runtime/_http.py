@@ -248,6 +248,7 @@ class HttpServer:
         self._config: HttpConfig | None = None
         self._routes: list[Route] = []
         self._builtins: dict[str, _Builtin] = {}
+        self._prefixes: dict[str, _Builtin] = {}
         self._runner: web.AppRunner | None = None
         self._bound: str | None = None
         #: Requests answered by (method, status), for /metrics.
@@ -324,6 +325,10 @@ class HttpServer:
         """An endpoint of the runtime itself (health, metrics, admin): exact path, any method, before node routes."""
         self._builtins[path] = handler
 
+    def add_prefix(self, prefix: str, handler: _Builtin) -> None:
+        """A runtime endpoint serving every path under `prefix` (admin `/inject/{id}`, `/context/...`)."""
+        self._prefixes[prefix] = handler
+
     @property
     def needed(self) -> bool:
         config = self.config
@@ -375,6 +380,8 @@ class HttpServer:
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         builtin = self._builtins.get(path.rstrip("/") or "/") or self._builtins.get(path)
+        if builtin is None:
+            builtin = next((h for prefix, h in self._prefixes.items() if path.startswith(prefix)), None)
         if builtin is not None:
             return await builtin(request)
         config = self.config
