@@ -25,22 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
-
 from ._envsubst import MissingVariable, substitute
 from ._errors import FlowError, FlowwireError, Problem
 
 if TYPE_CHECKING:
+    from aiohttp import web
     from prometheus_client.registry import Collector
 
     from ._engine import Runtime
-    from ._monitor import Metrics
+    from ._metrics import Metrics
 
 log = logging.getLogger("flowwire.http")
 
 #: What a node route's handler is given: the request and the path's `:params`; it returns the response.
-RouteHandler = Callable[[web.Request, Mapping[str, str]], Awaitable[web.StreamResponse]]
-_Builtin = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RouteHandler = Callable[["web.Request", Mapping[str, str]], Awaitable["web.StreamResponse"]]
+_Builtin = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
 
 DEFAULT_PORT = 1880
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
@@ -339,6 +338,8 @@ class HttpServer:
         return self._runner is not None
 
     async def start(self) -> None:
+        from aiohttp import web  # here, not at import: a flow without HTTP never loads aiohttp's server
+
         config = self.config
         app = web.Application(client_max_size=config.max_body)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -378,6 +379,8 @@ class HttpServer:
         return response
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
         path = request.path
         builtin = self._builtins.get(path.rstrip("/") or "/") or self._builtins.get(path)
         if builtin is None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+if TYPE_CHECKING:
+    from aiohttp import web
 
 _prefix = os.urandom(6).hex()
 _counter = itertools.count(1)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from aiohttp import BodyPartReader, web
-from multidict import MultiMapping
+if TYPE_CHECKING:
+    from aiohttp import web
+    from multidict import MultiMapping
 
 _BYTES_SUBTYPES = frozenset({"octet-stream", "cbor", "x-protobuf"})
 
@@ -72,6 +73,8 @@ def _text(raw: bytes, charset: str | None) -> str:
 
 async def _multipart(request: web.Request, max_body: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """aiohttp's `client_max_size` does not cover a streamed multipart body, so the parts are counted here."""
+    from aiohttp import BodyPartReader, web
+
     fields: list[tuple[str, Any]] = []
     total = 0
     files: list[dict[str, Any]] = []

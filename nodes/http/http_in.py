@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from aiohttp import web
 from pydantic import Field, field_validator
 
 from runtime import Msg, Node, NodeProps, lenient, new_msgid, register
@@ -21,6 +20,9 @@ from runtime.http import Route
 
 from . import _pending
 from ._request import BadRequest, read_body, req_of
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 Method = Literal["get", "post", "put", "delete", "patch"]
 _WITH_BODY = frozenset({"post", "put", "delete", "patch"})
@@ -82,6 +84,8 @@ class HttpIn(Node):
         self.in_progress -= 1
 
     async def serve(self, request: web.Request, params: Mapping[str, str]) -> web.StreamResponse:
+        from aiohttp import web  # aiohttp loads with the server, not with every flow
+
         if not self.accepting:
             return web.Response(status=503, text="Service Unavailable: the flow is stopping\n", headers={"Retry-After": "1"})
         if self.in_progress >= self.window:
@@ -118,4 +122,6 @@ class HttpIn(Node):
 
 
 def _expire(rid: str, seconds: float) -> None:
+    from aiohttp import web
+
     _pending.answer(rid, web.Response(status=504, text=f"Gateway Timeout: the flow did not answer within {seconds:g} s\n"))

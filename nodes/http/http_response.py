@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from pydantic import Field, field_validator
 
 from runtime import Msg, Node, NodeProps, lenient, register
 
 from . import _pending
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 _HASH_HEADER = "x-node-red-request-node"
 
@@ -99,6 +101,8 @@ class HttpResponse(Node):
     props: HttpResponseProps
 
     def on_input(self, msg: Msg) -> None:
+        from aiohttp import web
+
         res = msg.get("res")
         rid = res.get("_res") if isinstance(res, dict) else None
         if not isinstance(rid, str):

@@ -16,14 +16,16 @@ import itertools
 import json
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import aiohttp
-from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from runtime import ConfigNode, ConfigRef, Msg, Node, NodeError, NodeProps, lenient, register
 from runtime.http import Route
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp import web
 
 _ids = itertools.count(1)
 _prefix = os.urandom(3).hex()
@@ -111,6 +113,8 @@ class WebsocketListener(_Endpoint):
         self.route = self.http.add_websocket(path, self.serve)
 
     async def serve(self, request: web.Request, params: Mapping[str, str]) -> web.StreamResponse:
+        from aiohttp import WSMsgType, web
+
         ws = web.WebSocketResponse(max_msg_size=self.http.max_body, autoping=True)
         await ws.prepare(request)
         session = _session_id()
@@ -138,6 +142,8 @@ class WebsocketListener(_Endpoint):
         await asyncio.gather(*(_send(ws, frame) for ws in targets if not ws.closed), return_exceptions=True)
 
     async def close(self) -> None:
+        import aiohttp
+
         if self.route is not None:
             self.http.remove_route(self.route)
         for ws in list(self.clients.values()):
@@ -195,6 +201,9 @@ class WebsocketClient(_Endpoint):
         self.task = self.spawn(self.run())
 
     async def run(self) -> None:
+        import aiohttp
+        from aiohttp import WSMsgType
+
         props = self.props
         headers = {row.keyValue: row.valueValue for row in props.headers if row.keyValue}
         async with aiohttp.ClientSession() as http:
