@@ -7,7 +7,7 @@ import json
 
 import httpx2
 import pytest
-from conftest import http_flow
+from _http_flows import http_flow
 
 from runtime import FlowError
 from runtime.testing import run_flow, wait_until

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from conftest import http_flow
+from _http_flows import http_flow
 
 from runtime.testing import run_flow, wait_until
 

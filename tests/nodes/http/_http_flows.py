@@ -1,4 +1,4 @@
-"""HTTP node tests: flows with a real server on a free loopback port, a real HTTP client (httpx2)."""
+"""Flow documents for the HTTP node tests: the server on a free port on 127.0.0.1."""
 
 from __future__ import annotations
 
