@@ -27,6 +27,7 @@ from aiohttp import web
 from . import _registry
 from ._document import COMMON_KEYS, Document, from_data
 from ._errors import FlowError, FlowwireError, Problem
+from ._http import read_config
 from ._validation import Graph, check_documents, check_files
 from .secrets import scrub
 
@@ -114,6 +115,7 @@ def check_posted(body: Any, runtime: Runtime) -> Graph:
         except Exception as exc:
             problems.append(Problem(f"custom node module {module!r} failed to import: {type(exc).__name__}: {exc}", file=document.path, field="modules"))
     graph = check_documents([document], None, problems)
+    read_config(graph.settings, runtime.base_dir, document.path)
     graph.files = list(runtime.graph.files)
     return graph
 
@@ -171,6 +173,8 @@ def install(runtime: Runtime) -> None:
             await runtime.deploy(graph)
         except FlowError as exc:
             return _problems(exc, status=500, message="the new flows failed to start; the previous flows run again")
+        except FlowwireError as exc:
+            return _error(503, "unavailable", str(exc))
         log.info("flows deployed through the admin API (%s)", kind)
         nodes = running_document(runtime)
         if request.headers.get("Node-RED-API-Version") == "v2":

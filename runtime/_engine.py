@@ -15,9 +15,9 @@ from types import MappingProxyType
 from typing import Any
 
 from ._context import Contexts
-from ._errors import FlowError, Problem
+from ._errors import FlowError, FlowwireError, Problem
 from ._events import Events
-from ._http import HttpServer
+from ._http import HttpServer, read_config
 from ._node import Node
 from ._routing import TREE_LIMIT, Delivery, Router
 from ._validation import Graph
@@ -115,7 +115,8 @@ class Runtime:
             return
         self._started = False
         self.draining = True
-        await self._stop_nodes()
+        async with self._deploying:  # a deploy under way finishes first
+            await self._stop_nodes()
         await self.contexts.close()
         await self.http.stop()
 
@@ -170,9 +171,12 @@ class Runtime:
         Sources stop, in-flight messages drain, every node closes, then the
         new nodes are built and started; context stores and the HTTP server
         stay. If the new flows fail to start, the old ones are started again
-        and the error is raised.
+        and the error is raised. Server settings that do not parse change nothing.
         """
+        read_config(graph.settings, self.base_dir, graph.files[-1] if graph.files else None)
         async with self._deploying:
+            if not self._started:
+                raise FlowwireError("the runtime is stopping; nothing was deployed")
             old = self.graph
             self.draining = True
             try:

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._errors import FlowError
+from ._errors import FlowError, FlowwireError
 from ._validation import check_files
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ async def watch(runtime: Runtime) -> None:
         try:
             await runtime.deploy(graph)
         except FlowError as exc:
-            log.error("the changed flows failed to start; the previous flows run again: %s", exc)
+            log.error("the changed flows could not be deployed; the previous flows run: %s", exc)
             continue
+        except FlowwireError as exc:
+            log.warning("%s", exc)
+            return
         log.info("reloaded %d node(s) from %s", len(runtime.nodes), ", ".join(files))

@@ -106,9 +106,9 @@ async def _run(graph: Graph, watch: bool = False) -> int:
     log.info("flowwire running %d node(s) from %s", len(runtime.nodes), ", ".join(graph.files))
     watcher = asyncio.ensure_future(_watch.watch(runtime)) if watch else None
     await stopping.wait()
+    await runtime.stop()
     if watcher is not None:
         watcher.cancel()
-    await runtime.stop()
     log.info("stopped cleanly")
     return 0
 

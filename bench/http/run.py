@@ -2,7 +2,8 @@
 
     python bench/http/run.py [--duration 10] [--clients 1,64] [--runs 3] [--no-nodered] [--no-metrics]
 
-For each concurrency, wrk (one thread, keep-alive) loads each server in turn:
+All servers run side by side (idle while another is measured) and wrk (one
+thread, keep-alive) loads each in turn, round-robin, for each concurrency:
 flowwire, flowwire with `metrics: true` (what /metrics costs), and Node-RED
 (../shared/bench/nodered's install in /tmp/nrbench, after its setup.sh) with
 its own settings file in /tmp that turns its HTTP server on. Prints
@@ -150,15 +151,19 @@ def main() -> None:
     results: dict[tuple[str, int], list[dict[str, float]]] = {}
     memory: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, start in starters.items():
-            server = start(Path(tmp))
-            try:
+        # Every server runs for the whole bench and the measurements go round-robin, so the shared
+        # machine's drift hits each server alike; an idle server costs the others nothing.
+        servers = {name: start(Path(tmp)) for name, start in starters.items()}
+        try:
+            for server in servers.values():
                 wrk(server.port, 8, 2)  # warm-up
-                for _ in range(args.runs):
-                    for c in clients:
+            for _ in range(args.runs):
+                for c in clients:
+                    for name, server in servers.items():
                         results.setdefault((name, c), []).append(wrk(server.port, c, args.duration))
-                memory[name] = server.memory_mb()
-            finally:
+            memory = {name: server.memory_mb() for name, server in servers.items()}
+        finally:
+            for server in servers.values():
                 server.stop()
     print(f"== http in → change → http response, wrk -t1, {args.duration} s per run, median of {args.runs} ==")
     print(f"  {'server':<18} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'RSS MB':>7} {'peak MB':>8}")

@@ -84,6 +84,11 @@ async def test_a_bad_deploy_answers_the_located_problems_and_leaves_the_flows_ru
         assert (await client.get("/hello")).text == "old"
         assert flow.runtime.nodes["say"] is before, "nothing was restarted"
         assert (await client.post("/flows", content=b"{not json", headers={"Content-Type": "application/json"})).status_code == 400
+        bad_settings = await client.post("/flows", json={"settings": {"apiMaxLength": "lots"}, "nodes": _hello("new")})
+        assert bad_settings.status_code == 400
+        assert bad_settings.json()["problems"] == ["<POST /flows>: field 'settings.apiMaxLength': must be a size: bytes, or a string such as \"100kb\" or \"5mb\""]
+        assert (await client.get("/hello")).text == "old"
+        assert flow.runtime.nodes["say"] is before
 
 
 async def test_inject_fires_an_inject_node_like_the_editor_button() -> None:
