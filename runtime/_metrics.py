@@ -148,6 +148,7 @@ class _RuntimeCollector:
         active = GaugeMetricFamily("flowwire_node_in_flight", "Messages inside the node's handler now (async) or emitted by it as a source and unfinished.", labels=labels)
         latency = HistogramMetricFamily("flowwire_node_handler_seconds", "Handler latency (synchronous handlers sampled).", labels=labels)
         ready = GaugeMetricFamily("flowwire_node_ready", "1 when the node is ready (config nodes: connected).", labels=labels)
+        waited = CounterMetricFamily("flowwire_source_backpressure_seconds", "Time the node, as a source, waited for its window.", labels=labels)
         nodes = list(runtime.nodes.values())
         into: dict[int, int] = {}
         for node in nodes:
@@ -168,7 +169,9 @@ class _RuntimeCollector:
                 latency.add_metric(values, found.buckets(), found.total)
             if node.is_config:
                 ready.add_metric(values, 1.0 if node.ready else 0.0)
-        yield from (received, sent, errors, queued, active, latency, ready)
+            if delivery.backpressure:
+                waited.add_metric(values, delivery.backpressure)
+        yield from (received, sent, errors, queued, active, latency, ready, waited)
         router = runtime._router
         yield GaugeMetricFamily("flowwire_messages_in_flight", "Source messages whose message tree has not finished.", value=router.in_flight)
         yield GaugeMetricFamily("flowwire_run_queue_depth", "Deliveries waiting in the router's run queue.", value=len(router._queue))

@@ -215,9 +215,11 @@ class Node:
         delivery = self._delivery
         if delivery.outstanding >= self.window:
             loop = asyncio.get_running_loop()
+            waited_from = loop.time()
             while delivery.outstanding >= self.window:
                 delivery.window_waiter = loop.create_future()
                 await delivery.window_waiter
+            delivery.backpressure += loop.time() - waited_from
         token = self._router.token(delivery, on_complete)
         delivery.outstanding += 1
         if output is not None:

@@ -79,6 +79,7 @@ class Delivery:
 
     __slots__ = (
         "active",
+        "backpressure",
         "errors",
         "handler",
         "held_ids",
@@ -117,6 +118,8 @@ class Delivery:
         self.sent = 0
         self.shortcuts = 0
         self.errors = 0
+        #: Seconds `emit` waited for a full window (the node as a source was slowed by its flow).
+        self.backpressure = 0.0
 
     def connect(self, wires: list[list[Delivery]]) -> None:
         self.wires = wires

@@ -46,6 +46,20 @@ class MetricNode(Node):
         self.http.remove_collector(self.collector)
 
 
+@register("test-window-source")
+class WindowSource(Node):
+    """Emits five messages at start with a window of two: the flow below holds each one for a while."""
+
+    window = 2
+
+    async def start(self) -> None:
+        self.spawn(self.run())
+
+    async def run(self) -> None:
+        for i in range(5):
+            await self.emit({"payload": i})
+
+
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     found = {}
     for family in text_string_to_metric_families(text):
@@ -156,3 +170,19 @@ async def test_admin_root_moves_the_builtin_endpoints() -> None:
         assert (await client.get("/admin/health/live")).status_code == 200
         assert (await client.get("/admin/metrics")).status_code == 200
         assert (await client.get("/health/live")).status_code == 404
+
+
+async def test_a_source_slowed_by_its_window_reports_the_time_it_waited() -> None:
+    flow_doc = {
+        "settings": {**SERVER, "metrics": True},
+        "nodes": [
+            {"id": "src", "type": "test-window-source", "wires": [["wait"]]},
+            {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": "0.1", "timeoutUnits": "seconds", "wires": [["sink"]]},
+            {"id": "sink", "type": "test-sink"},
+        ],
+    }
+    async with run_flow(flow_doc) as flow, httpx2.AsyncClient(base_url=flow.runtime.http.url) as client:
+        await flow.received("sink", 5)
+        samples = _samples((await client.get("/metrics")).text)
+    waited = samples[_node("flowwire_source_backpressure_seconds_total", "src", "test-window-source")]
+    assert 0.1 <= waited < 5, waited
