@@ -101,7 +101,7 @@ class Server:
 def flowwire(metrics: bool, tmp: Path) -> Server:
     port = free_port()
     settings = {"uiPort": port, "uiHost": "127.0.0.1", "metrics": metrics}
-    path = tmp / f"flowwire-{'metrics' if metrics else 'plain'}.json"
+    path = tmp / f"flowwire-{'metrics' if metrics else 'plain'}-{port}.json"
     path.write_text(json.dumps({"settings": settings, "nodes": FLOW}))
     args = [sys.executable, "-m", "runtime.cli", "run", "--log-level", "warning", str(path)]
     return Server("flowwire+metrics" if metrics else "flowwire", args, ROOT, {}, port)
