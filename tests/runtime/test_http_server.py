@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
+from _mosquitto import make_certs
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 import nodes.http  # noqa: F401  (the family, even where the installed entry points predate it)
-from runtime import ConfigNode, Node, register
+from runtime import ConfigNode, FlowError, Node, register
 from runtime.testing import run_flow, wait_until
 
 SERVER = {"uiPort": 0, "uiHost": "127.0.0.1"}
@@ -186,3 +190,22 @@ async def test_a_source_slowed_by_its_window_reports_the_time_it_waited() -> Non
         samples = _samples((await client.get("/metrics")).text)
     waited = samples[_node("flowwire_source_backpressure_seconds_total", "src", "test-window-source")]
     assert 0.1 <= waited < 5, waited
+
+
+async def test_https_serves_with_the_configured_certificate(tmp_path: Path) -> None:
+    certs = make_certs(tmp_path / "certs")
+    flow_doc = {"settings": {**SERVER, "health": True, "https": {"key": "certs/server.key", "cert": "certs/server.crt"}}, "nodes": []}
+    async with run_flow(flow_doc, base_dir=tmp_path) as flow:
+        url = flow.runtime.http.url
+        assert url is not None and url.startswith("https://")
+        async with httpx2.AsyncClient(base_url=url, verify=ssl.create_default_context(cafile=str(certs.ca))) as client:
+            assert (await client.get("/health/live")).status_code == 200
+
+
+async def test_an_unreadable_certificate_is_a_located_problem(tmp_path: Path) -> None:
+    flow_doc = {"settings": {**SERVER, "health": True, "https": {"key": "missing.key", "cert": "missing.crt"}}, "nodes": []}
+    with pytest.raises(FlowError) as caught:
+        async with run_flow(flow_doc, base_dir=tmp_path):
+            pass
+    [problem] = caught.value.problems
+    assert problem.field == "settings.https" and "cannot load the certificate or key" in problem.message
