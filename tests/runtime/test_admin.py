@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -139,3 +140,26 @@ async def test_a_deploy_drains_in_flight_requests_first() -> None:
         assert deployed.status_code == 204
         assert (await pending).json() == {"n": "1"}
         assert (await client.get("/hello")).text == "new"
+
+
+async def test_deployment_type_reload_reads_the_flow_files_again(tmp_path: Path) -> None:
+    import yaml
+
+    from runtime import Runtime, check_files
+
+    path = tmp_path / "api.yaml"
+    path.write_text(yaml.safe_dump(_doc(*_hello("from disk"))))
+    runtime = Runtime(check_files([path]))
+    await runtime.start()
+    try:
+        async with httpx2.AsyncClient(base_url=runtime.http.url, headers=AUTH) as client:
+            assert (await client.get("/hello")).text == "from disk"
+            path.write_text(yaml.safe_dump(_doc(*_hello("edited"))))
+            assert (await client.post("/flows", headers={"Node-RED-Deployment-Type": "reload"})).status_code == 204
+            assert (await client.get("/hello")).text == "edited"
+            path.write_text("nodes: [{id: x, type: nope}]")
+            broken = await client.post("/flows", headers={"Node-RED-Deployment-Type": "reload"})
+            assert broken.status_code == 400 and f"{path}:1: node 'x'" in broken.json()["problems"][0]
+            assert (await client.get("/hello")).text == "edited"
+    finally:
+        await runtime.stop()
