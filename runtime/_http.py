@@ -366,12 +366,14 @@ class HttpServer:
         self._bound = None
 
     def reload(self) -> None:
-        """Read the settings again (a deploy); the listening address stays until a restart."""
+        """Read the settings again (a deploy): node routes follow at once; the address and the runtime's endpoints at a restart."""
         old = self._config
         self._config = None
         new = self.config
-        if old is not None and self.running and (old.host, old.port, old.ssl is None) != (new.host, new.port, new.ssl is None):
-            log.warning("uiHost, uiPort and https changes take effect at the next restart")
+        if old is not None and self.running and (old.host, old.port, old.ssl is None, old.metrics, old.admin_token, old.admin_root) != (
+            new.host, new.port, new.ssl is None, new.metrics, new.admin_token, new.admin_root
+        ):
+            log.warning("changes to uiHost, uiPort, https, metrics, httpAdminRoot and the admin token take effect at the next restart")
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         response = await self._answer(request)

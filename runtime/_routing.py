@@ -112,7 +112,7 @@ class Delivery:
         self.held_ids: set[int] = set()
         self.outstanding = 0
         self.window_waiter: asyncio.Future[None] | None = None
-        # Plain counters for /metrics, read only at scrape time (runtime/_monitor.py). A hop through the
+        # Plain counters for /metrics, read only at scrape time (runtime/_metrics.py). A hop through the
         # run loop's short cut counts once, at the sender (`shortcuts`): its target's input is derived.
         self.received = 0
         self.sent = 0
