@@ -130,7 +130,7 @@ async def test_a_deploy_drains_in_flight_requests_first() -> None:
     """A request inside the old flow (held by a delay) is answered by the old flow before the new one starts."""
     old = [
         {"id": "in", "type": "http in", "url": "/slow", "wires": [["wait"]]},
-        {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": "0.3", "timeoutUnits": "seconds", "wires": [["out"]]},
+        {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": "1", "timeoutUnits": "seconds", "wires": [["out"]]},
         {"id": "out", "type": "http response"},
     ]
     async with run_flow(_doc(*old)) as flow, httpx2.AsyncClient(base_url=flow.runtime.http.url, headers=AUTH) as client:

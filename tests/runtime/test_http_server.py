@@ -150,7 +150,7 @@ async def test_not_ready_while_draining_for_shutdown() -> None:
     flow_doc = {
         "settings": {**SERVER, "health": True},
         "nodes": [
-            {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": "0.5", "timeoutUnits": "seconds", "wires": [["sink"]]},
+            {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": "1.5", "timeoutUnits": "seconds", "wires": [["sink"]]},
             {"id": "sink", "type": "test-sink"},
         ],
     }

@@ -188,10 +188,10 @@ async def test_a_request_nobody_answers_is_504_after_the_timeout() -> None:
 
 
 async def test_a_saturated_node_answers_503_instead_of_queueing() -> None:
-    """window 2: two requests are in the flow (held by a delay); the third is refused at once."""
+    """window 2: two requests are in the flow (held by a delay for 1 s); the third is refused at once."""
     nodes = http_flow(
         {"id": "in", "type": "http in", "url": "/slow", "window": 2, "wires": [["wait"]]},
-        {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": "0.3", "timeoutUnits": "seconds", "wires": [["out"]]},
+        {"id": "wait", "type": "delay", "pauseType": "delay", "timeout": "1", "timeoutUnits": "seconds", "wires": [["out"]]},
         {"id": "out", "type": "http response"},
     )
     async with run_flow(nodes) as flow, httpx2.AsyncClient(base_url=flow.runtime.http.url) as client:
