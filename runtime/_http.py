@@ -229,7 +229,7 @@ class Route:
         found = self.pattern.match(path)
         if found is None:
             return None
-        return {name: value for name, value in zip(self.names, found.groups()) if value is not None}
+        return {name: value for name, value in zip(self.names, found.groups(), strict=True) if value is not None}
 
     def __repr__(self) -> str:
         return f"<Route {self.method} {self.path}>"

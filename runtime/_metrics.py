@@ -48,7 +48,7 @@ class Latency:
     def buckets(self) -> list[tuple[str, float]]:
         running = 0
         result = []
-        for bound, count in zip((*_BUCKETS, float("inf")), self.counts):
+        for bound, count in zip((*_BUCKETS, float("inf")), self.counts, strict=True):
             running += count
             result.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
         return result

@@ -217,7 +217,7 @@ class WebsocketClient(_Endpoint):
                         async for frame in ws:
                             if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                                 await self.deliver(frame.data, self.session_id)
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                     self.log.info("cannot connect to %s: %s", props.path, exc)
                 finally:
                     self.socket = None

@@ -9,8 +9,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from _http_flows import http_flow
+from aiohttp import web
 
 from runtime.testing import run_flow, wait_until
 
