@@ -15,8 +15,9 @@ from types import MappingProxyType
 from typing import Any
 
 from ._context import Contexts
-from ._errors import FlowError, Problem
+from ._errors import FlowError, FlowwireError, Problem
 from ._events import Events
+from ._http import HttpServer, read_config
 from ._node import Node
 from ._routing import TREE_LIMIT, Delivery, Router
 from ._validation import Graph
@@ -43,6 +44,11 @@ class Runtime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._router.events = Events({}, self._router)
         self._started = False
+        #: The HTTP server (node routes, health, metrics, admin); it listens only when something needs it.
+        self.http = HttpServer(self)
+        #: True from the moment shutdown or a deploy begins until new flows run: `/health/ready` fails.
+        self.draining = False
+        self._deploying = asyncio.Lock()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run a task owned by the runtime: kept alive, its failure logged, cancelled at the end."""
@@ -82,6 +88,10 @@ class Runtime:
         self._build()
         await self.contexts.open()
         self._started = True
+        await self._start_nodes()
+        await self._start_http()
+
+    async def _start_nodes(self) -> None:
         for group in (True, False):
             for node in self.nodes.values():
                 if node.is_config is group:
@@ -104,6 +114,14 @@ class Runtime:
         if not self._started:
             return
         self._started = False
+        self.draining = True
+        async with self._deploying:  # a deploy under way finishes first
+            await self._stop_nodes()
+        await self.contexts.close()
+        await self.http.stop()
+
+    async def _stop_nodes(self) -> None:
+        """Node-RED's close sequence with the drain in the middle; background tasks are cancelled last."""
         regular = [n for n in self.nodes.values() if not n.is_config]
         config = [n for n in self.nodes.values() if n.is_config]
         await self._each(regular, "stop")
@@ -118,7 +136,6 @@ class Runtime:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.contexts.close()
 
     async def _each(self, nodes: list[Node], hook: str) -> None:
         async def call(node: Node) -> None:
@@ -130,3 +147,63 @@ class Runtime:
                 log.exception("[%s:%s] %s failed", node.type, node.id, hook)
 
         await asyncio.gather(*(call(n) for n in nodes))
+
+    # -- HTTP server, readiness and deploys (docs/http.md) ---------------------------------------
+
+    async def _start_http(self) -> None:
+        """Listen once every node has started, if a node added a route or a setting asks for the server."""
+        from . import _admin, _monitor
+
+        if self.http.running or not self.http.needed:
+            return
+        _monitor.install(self)
+        _admin.install(self)
+        await self.http.start()
+
+    @property
+    def ready(self) -> bool:
+        """Started, not draining, and every node (config nodes: connected) says it is ready."""
+        return self._started and not self.draining and all(node.ready for node in self.nodes.values())
+
+    async def deploy(self, graph: Graph) -> None:
+        """Replace the running flows with `graph` (already checked): Node-RED's full deploy.
+
+        Sources stop, in-flight messages drain, every node closes, then the
+        new nodes are built and started; context stores and the HTTP server
+        stay. If the new flows fail to start, the old ones are started again
+        and the error is raised. Server settings that do not parse change nothing.
+        """
+        read_config(graph.settings, self.base_dir, graph.files[-1] if graph.files else None)
+        async with self._deploying:
+            if not self._started:
+                raise FlowwireError("the runtime is stopping; nothing was deployed")
+            old = self.graph
+            self.draining = True
+            try:
+                await self._stop_nodes()
+                try:
+                    await self._replace(graph)
+                except Exception:
+                    log.exception("the new flows failed to start; starting the previous flows again")
+                    await self._stop_nodes()
+                    await self._replace(old)
+                    raise
+            finally:
+                self.draining = False
+            log.info("deployed %d node(s)", len(self.nodes))
+
+    async def _replace(self, graph: Graph) -> None:
+        settings = graph.settings
+        same_store = settings.get("contextStorage") == self.graph.settings.get("contextStorage")
+        self.graph = graph
+        self.settings = MappingProxyType(settings)
+        self._router.tree_limit = int(settings.get("messageTreeLimit", TREE_LIMIT))
+        if not same_store:
+            await self.contexts.close()
+            self.contexts = Contexts(settings, self.base_dir)
+        await self.contexts.open()
+        self.http.reload()
+        self.nodes = {}
+        self._build()
+        await self._start_nodes()
+        await self._start_http()

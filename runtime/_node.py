@@ -26,6 +26,7 @@ from .secrets import scrub
 if TYPE_CHECKING:
     from ._context import Context
     from ._engine import Runtime
+    from ._http import HttpServer
 
 #: Timer callbacks run in this empty context, so they never inherit the token of the message that set them.
 _NO_MESSAGE = contextvars.Context()
@@ -214,9 +215,11 @@ class Node:
         delivery = self._delivery
         if delivery.outstanding >= self.window:
             loop = asyncio.get_running_loop()
+            waited_from = loop.time()
             while delivery.outstanding >= self.window:
                 delivery.window_waiter = loop.create_future()
                 await delivery.window_waiter
+            delivery.backpressure += loop.time() - waited_from
         token = self._router.token(delivery, on_complete)
         delivery.outstanding += 1
         if output is not None:
@@ -297,6 +300,16 @@ class Node:
     def settings(self) -> Mapping[str, Any]:
         """The flow documents' `settings:` (Node-RED's settings.js names), read-only."""
         return self._runtime.settings
+
+    @property
+    def http(self) -> HttpServer:
+        """The runtime's one HTTP server: add node routes and websocket paths in `start` (docs/http.md)."""
+        return self._runtime.http
+
+    @property
+    def ready(self) -> bool:
+        """False while the node cannot do its work (a config node not connected): `/health/ready` fails then."""
+        return True
 
     @property
     def base_dir(self) -> Path:

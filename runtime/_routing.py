@@ -79,11 +79,16 @@ class Delivery:
 
     __slots__ = (
         "active",
+        "backpressure",
+        "errors",
         "handler",
         "held_ids",
         "inbox",
         "node",
         "outstanding",
+        "received",
+        "sent",
+        "shortcuts",
         "single",
         "sync",
         "watched",
@@ -107,6 +112,14 @@ class Delivery:
         self.held_ids: set[int] = set()
         self.outstanding = 0
         self.window_waiter: asyncio.Future[None] | None = None
+        # Plain counters for /metrics, read only at scrape time (runtime/_metrics.py). A hop through the
+        # run loop's short cut counts once, at the sender (`shortcuts`): its target's input is derived.
+        self.received = 0
+        self.sent = 0
+        self.shortcuts = 0
+        self.errors = 0
+        #: Seconds `emit` waited for a full window (the node as a source was slowed by its flow).
+        self.backpressure = 0.0
 
     def connect(self, wires: list[list[Delivery]]) -> None:
         self.wires = wires
@@ -173,6 +186,7 @@ class Router:
         return token if token is not None and token.pending > 0 else None
 
     def enqueue(self, target: Delivery, msg: Msg, token: Token) -> None:
+        target.received += 1
         token.pending += 1
         self._queue.append((target, msg, token))
         if not self._scheduled:
@@ -208,6 +222,7 @@ class Router:
                     continue
                 if type(out) is dict and delivery.single is not None and not delivery.watched and "_msgid" in out:
                     # One msg to one target: this delivery's hold on the token passes to the next one.
+                    delivery.shortcuts += 1
                     append((delivery.single, out, token))
                 else:
                     settle(delivery, msg, token, out, None)
@@ -269,6 +284,7 @@ class Router:
         """Put a handler's output on its wires: the first target gets each msg, the others copies."""
         wires = delivery.wires
         if type(out) is dict:
+            delivery.sent += 1
             if "_msgid" not in out:
                 out["_msgid"] = new_msgid()
             if wires:
@@ -289,6 +305,7 @@ class Router:
                     continue
                 if not isinstance(m, dict):
                     raise NodeError(f"output port {port} got {type(m).__name__}; messages must be dicts")
+                delivery.sent += 1
                 if "_msgid" not in m:
                     m["_msgid"] = new_msgid()
                 if targets:
@@ -316,6 +333,7 @@ class Router:
             self.enqueue(target, m, token)
 
     def report(self, node: Node, err: Exception | str, msg: Msg | None, token: Token) -> None:
+        node._delivery.errors += 1
         assert self.events is not None
         self.events.error(node, err, msg, token)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
-from . import _logging, _registry
+from . import _logging, _registry, _watch
 from ._engine import Runtime
 from ._errors import FlowError, FlowwireError
 from ._gc import settle as settle_gc
@@ -129,7 +129,7 @@ def _exit_at_once(runtime: Runtime) -> NoReturn:
         os._exit(130)
 
 
-async def _run(graph: Graph) -> int:
+async def _run(graph: Graph, watch: bool = False) -> int:
     runtime = Runtime(graph)
     stopping = asyncio.Event()
     restore_signals = _handle_signals(runtime, asyncio.get_running_loop(), stopping)
@@ -143,7 +143,10 @@ async def _run(graph: Graph) -> int:
             return EXIT_INVALID
         settle_gc()
         log.info("flowwire running %d node(s) from %s", len(runtime.nodes), ", ".join(graph.files))
+        watcher = asyncio.ensure_future(_watch.watch(runtime)) if watch else None
         await stopping.wait()
+        if watcher is not None:
+            watcher.cancel()
         await runtime.stop()
         log.info("stopped cleanly")
         return 0
@@ -157,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             os.environ.setdefault(key, value)
     graph = _check(args.files)
     _print_warnings(graph)
-    return asyncio.run(_run(graph))
+    return asyncio.run(_run(graph, watch=args.watch))
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -258,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env-file", action="append", help="KEY=VALUE file loaded before substitution (repeatable)")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log-format", default="text", choices=["text", "json"])
+    run.add_argument("--watch", action="store_true", help="reload the flow files when they change (a broken edit keeps the running flows)")
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check flow files; exit 2 listing every problem")
