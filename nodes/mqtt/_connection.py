@@ -72,6 +72,9 @@ log = logging.getLogger("flowwire.nodes.mqtt")
 
 #: Callback a deferred publish calls when it is over: None = delivered, a string = why it failed/was dropped.
 DoneCallback = Callable[[str | None], None]
+#: Seconds a redelivered message may wait for a subscription, and how many may wait (see `_park_unrouted`).
+UNROUTED_GRACE = 5.0
+UNROUTED_LIMIT = 10_000
 
 
 @dataclass
@@ -227,6 +230,9 @@ class BrokerConnection:
         self._gen = 0
         self._subs: dict[str, list[Subscription]] = {}
         self._route_cache: dict[str, list[Subscription]] = {}
+        #: QoS >= 1 messages of a persistent session that arrived before any subscription wanted them.
+        self._unrouted: deque[mqtt.MQTTMessage] = deque()
+        self._unrouted_timer: asyncio.TimerHandle | None = None
         self._backlog: deque[tuple[str, bytes, int, bool, Properties | None, DoneCallback | None]] = deque()
         self._pending: dict[int, DoneCallback] = {}
         self._listeners: list[Callable[[str, str], None]] = []
@@ -546,6 +552,11 @@ class BrokerConnection:
         was_connected = self.connected
         self.connected = False
         self._route_cache.clear()
+        # Parked messages are the old connection's: the broker sends them again after the reconnect.
+        self._unrouted.clear()
+        if self._unrouted_timer is not None:
+            self._unrouted_timer.cancel()
+            self._unrouted_timer = None
         _resolve_all(self._suback_pending)
         _resolve_all(self._ack_waiters)
         assert self._connected_event is not None and self._lost is not None
@@ -593,7 +604,9 @@ class BrokerConnection:
             subs = self._match(topic)
         qos = message.qos
         if not subs:
-            if qos:
+            if qos and not self.settings.clean_session and len(self._unrouted) < UNROUTED_LIMIT:
+                self._park_unrouted(message)
+            elif qos:
                 client.ack(message.mid, qos)
             return
         ack = Ack(self, message.mid, qos, self._gen, len(subs)) if qos else None
@@ -604,6 +617,34 @@ class BrokerConnection:
                 self.log.exception("delivering a message on %r failed", topic)
                 if ack is not None:
                     ack.release()
+
+    def _park_unrouted(self, message: mqtt.MQTTMessage) -> None:
+        """Keep a message the session redelivered before the flow subscribed (a restart, a deploy).
+
+        On a persistent session the broker resends unacknowledged messages
+        right after CONNACK, before the `mqtt in` nodes of a freshly started
+        flow have subscribed; acknowledging them then would lose them. They wait
+        `UNROUTED_GRACE` seconds for a subscription; after that nothing wants
+        them (a filter removed from the flow), and they are acknowledged and
+        dropped, with a warning, so they cannot fill the broker's window forever.
+        """
+        self._unrouted.append(message)
+        if self._unrouted_timer is None and self._loop is not None:
+            self._unrouted_timer = self._loop.call_later(UNROUTED_GRACE, self._drop_unrouted)
+
+    def _drop_unrouted(self) -> None:
+        self._unrouted_timer = None
+        parked, self._unrouted = self._unrouted, deque()
+        if parked:
+            self.log.warning("%d message(s) of the persistent session matched no subscription within %.0f s; acknowledged and dropped",
+                             len(parked), UNROUTED_GRACE)
+        for message in parked:
+            self._client.ack(message.mid, message.qos)
+
+    def _reroute_unrouted(self) -> None:
+        parked, self._unrouted = self._unrouted, deque()
+        for message in parked:
+            self._on_message(self._client, None, message)
 
     def _match(self, topic: str) -> list[Subscription]:
         subs = [sub for group in self._subs.values() for sub in group if sub.filter.matches(topic)]
@@ -620,6 +661,8 @@ class BrokerConnection:
         self._route_cache.clear()
         if self.connected:
             self._send_subscriptions({sub.topic: group})
+        if self._unrouted:
+            self._reroute_unrouted()
 
     def unsubscribe(self, sub: Subscription, *, send: bool = True) -> None:
         """Stop delivering to `sub`; with `send`, UNSUBSCRIBE once no other user wants the filter."""

@@ -176,6 +176,11 @@ class MqttBroker(ConfigNode):
     def _use_embedded(self) -> bool:
         return self.props.embedded == "always" or (self.props.embedded == "auto" and not self.props.broker.strip())
 
+    @property
+    def ready(self) -> bool:
+        """Connected to the broker: `/health/ready` fails while it is not."""
+        return self.connection is not None and self.connection.connected
+
     async def start(self) -> None:
         props = self.props
         if self._use_embedded:

@@ -37,10 +37,6 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nodes/mqtt acknowledges and drops a QoS 1 message that arrives after the new broker connection's CONNACK but "
-    "before the new `mqtt in` has subscribed (BrokerConnection._on_message, no matching subscription); a persistent "
-    "session must park such messages until a subscription claims them"))
 async def test_deploy_under_qos1_load_loses_and_doubles_nothing(mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWWIRE_ADMIN_TOKEN", TOKEN)
     sink = Peer(mosquitto.port, client_id="deploy-sink", clean=False).start()
