@@ -285,7 +285,7 @@ def _substitute(spec: NodeSpec, cls: type[Node], env: Mapping[str, Any], problem
         if isinstance(value, (dict, list)) and depth > MAX_NESTING:
             raise _TooDeep
         if isinstance(value, dict):
-            return {k: walk(v, fname, depth + 1) for k, v in value.items()}
+            return {k: v if _env_typed(value, k) else walk(v, fname, depth + 1) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v, fname, depth + 1) for v in value]
         return value
@@ -293,12 +293,17 @@ def _substitute(spec: NodeSpec, cls: type[Node], env: Mapping[str, Any], problem
     raw: dict[str, Any] = {}
     for key, value in spec.raw.items():
         try:
-            kept = key in cls.raw_fields or (key == "env" and (spec.type in _ENV_HOLDERS or issubclass(cls, SubflowInstance)))
+            kept = key in cls.raw_fields or _env_typed(spec.raw, key) or (key == "env" and (spec.type in _ENV_HOLDERS or issubclass(cls, SubflowInstance)))
             raw[key] = value if kept else walk(value, key, 1)
         except _TooDeep:
             problems.append(Problem(f"nested deeper than {MAX_NESTING} levels of lists and mappings", file=spec.file, line=spec.field_line(key), node_id=spec.shown, field=key))
             return None
     return raw
+
+
+def _env_typed(holder: Mapping[str, Any], key: str) -> bool:
+    """A typed-input value of type `env` (`to`/`tot`, `v`/`vt`, `payload`/`payloadType`) names a variable the node resolves itself, at run time."""
+    return holder.get(f"{key}t") == "env" or holder.get(f"{key}Type") == "env"
 
 
 def _known_fields(model: type[NodeProps]) -> set[str]:
