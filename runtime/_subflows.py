@@ -321,23 +321,29 @@ def _instance_env(instance: NodeSpec, definition: NodeSpec, module_types: Mappin
     """The definition's env entries overridden by the instance's, by name, in the definition's order (Subflow.js)."""
     merged: dict[str, dict[str, Any]] = {}
     creds: dict[str, Any] = {}
-    for entry in definition.raw.get("env") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+    malformed: list[Any] = []
+    template_env = definition.raw.get("env") or []
+    for entry in template_env if isinstance(template_env, list) else [template_env]:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]:
             merged[entry["name"]] = dict(entry)
             if entry.get("type") == "cred" and entry["name"] in definition.raw:
                 creds[entry["name"]] = definition.raw[entry["name"]]
+        else:
+            malformed.append(entry)  # left for Scope to report, with its location
     overrides: list[Any]
     if instance.type in module_types:
         overrides = [_module_entry(name, instance.raw[name]) for name in list(merged) if name in instance.raw]
     else:
         value = instance.raw.get("env") or []
-        overrides = value if isinstance(value, list) else []
+        overrides = value if isinstance(value, list) else [value]
     for entry in overrides:
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"]:
             merged[entry["name"]] = {**merged.get(entry["name"], {}), **entry}
             if entry.get("type") == "cred" and entry["name"] in instance.raw:
                 creds[entry["name"]] = instance.raw[entry["name"]]
-    return list(merged.values()), creds
+        else:
+            malformed.append(entry)
+    return [*merged.values(), *malformed], creds
 
 
 def _module_entry(name: str, value: Any) -> dict[str, Any]:
