@@ -1,4 +1,4 @@
-"""`flowwire run | validate | schema | nodes | emulate`.
+"""`flowwire run | validate | convert | schema | nodes | emulate`.
 
 Exit codes: 0 success (including a clean shutdown after SIGINT/SIGTERM),
 2 the flow files are invalid (nothing was started), 1 anything else.
