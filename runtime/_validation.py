@@ -9,6 +9,7 @@ compile). Warnings (unknown properties) are returned, not fatal.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import typing
@@ -102,6 +103,7 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
     except FlowwireError as exc:
         problems.append(Problem(str(exc), file=documents[-1].path if documents else None, field="settings.contextStorage"))
 
+    problems.extend(_check_settings(settings, documents[-1].path if documents else None))
     tabs = {s.id: s for s in all_specs.values() if s.type == "tab"}
     expansion = expand(all_specs, env, problems)
     enabled = expansion.specs
@@ -137,10 +139,12 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
             problems.append(Problem(message, file=spec.file, line=spec.field_line(fname.split(".")[0] if fname else None), node_id=spec.shown, field=fname or None))
         known = _known_fields(cls.Props)
         for key in raw:
-            if key not in known and key not in _PORT_KEYS:
+            # A subflow module instance carries its env values as properties (read by `_subflows`).
+            if key not in known and key not in _PORT_KEYS and not issubclass(cls, SubflowInstance):
                 warnings.append(Problem(f"property {key!r} is not used by {cls.type!r} nodes", file=spec.file, line=spec.field_line(key), node_id=spec.shown, field=key))
         checked[spec.id] = CheckedNode(spec, cls, props)
-    unknown.extend(s for s in expansion.templates.values() if _registry.lookup(s.type) is None and s.type not in DEFINITION_TYPES and not s.type.startswith("subflow:") and s.z not in _used_definitions(expansion))
+    used = _used_definitions(expansion)
+    unknown.extend(s for s in expansion.templates.values() if s.z not in used and _registry.lookup(s.type) is None and s.type not in DEFINITION_TYPES and not s.type.startswith("subflow:"))
     problems.extend(_unknown_types(unknown, expansion.global_config))
 
     for node in checked.values():
@@ -163,12 +167,34 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
     return Graph(nodes=checked, settings=settings, files=[d.path for d in documents], warnings=_merge_instances(warnings), tabs=tabs, env=expansion.env)
 
 
+#: Settings the runtime reads as numbers when it starts: (lowest allowed, whole numbers only).
+_NUMERIC_SETTINGS = {"drainTimeout": (0.0, False), "nodeCloseTimeout": (0.0, False), "messageTreeLimit": (1.0, True)}
+
+
+def _check_settings(settings: Mapping[str, Any], file: str | None) -> list[Problem]:
+    """Settings the runtime turns into numbers are checked here, so a bad one is a problem rather than a failure at start."""
+    problems: list[Problem] = []
+    for key, (lowest, whole) in _NUMERIC_SETTINGS.items():
+        if key not in settings:
+            continue
+        value = settings[key]
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or number < lowest or (whole and not number.is_integer()):
+            kind = "a whole number" if whole else "a number of seconds"
+            problems.append(Problem(f"must be {kind} of at least {lowest:g} (got {_short(value)})", file=file, field=f"settings.{key}"))
+    return problems
+
+
 def _wire_problem(spec: NodeSpec, message: str) -> Problem:
     return Problem(message, file=spec.file, line=spec.field_line("wires"), node_id=spec.shown, field="wires")
 
 
 def _used_definitions(expansion: Expansion) -> set[str]:
-    return {s.z for s in expansion.templates.values() if any(spec.template == s.id for spec in expansion.specs.values())}
+    copied = {spec.template for spec in expansion.specs.values() if spec.template}
+    return {t.z for template_id, t in expansion.templates.items() if template_id in copied}
 
 
 #: Node-RED packages whose node types do not share a word with the package name.

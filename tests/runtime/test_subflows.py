@@ -349,6 +349,7 @@ async def test_a_subflow_module_loads_like_any_subflow() -> None:
               "in": [{"wires": [{"id": "m-n1"}]}], "out": [{"wires": [{"id": "m-n1", "port": 0}]}], "env": [_env("WHO", "world"), _env("TIMES", "1", "num")],
               "flow": [_set("m-n1", "mod1", [_rule("payload", '"hello " & $env("WHO") & " x" & $string($env("TIMES"))', "jsonata")])]}
     flow = [TAB, SINK, module, {"id": "g1", "type": "greeter", "z": "t0", "WHO": "flowwire", "TIMES": 2, "wires": [["sink"]]}]
+    assert build(flow).graph.warnings == []
     async with run_flow(flow) as f:
         await f.inject("g1", {"payload": 1})
         [msg] = await f.received("sink")
@@ -403,3 +404,11 @@ async def test_uncaught_errors_inside_an_instance_are_logged_with_the_copy_id(ca
             await f.inject("n1", {"payload": 1})
             await f.idle()
     assert any("change:n1-s1-bad" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("settings", [{"drainTimeout": "soon"}, {"nodeCloseTimeout": -1}, {"messageTreeLimit": 2.5}, {"messageTreeLimit": True}])
+def test_settings_the_runtime_reads_as_numbers_are_checked(settings: dict[str, Any]) -> None:
+    """A bad one used to pass `validate` and fail `run` with a traceback."""
+    with pytest.raises(FlowError) as info:
+        build({"nodes": [TAB], "settings": settings})
+    assert [p.field for p in info.value.problems] == [f"settings.{next(iter(settings))}"]
