@@ -24,6 +24,9 @@ from ._errors import Problem
 #: Returned by `Scope.lookup` when no scope knows the name (Node-RED's `undefined`).
 MISSING: Any = object()
 
+#: What a node answers itself, before any scope: Node-RED's `getSetting(node, name)`.
+_NODE_BUILTINS = {"NR_NODE_ID": "id", "NR_NODE_NAME": "name", "NR_NODE_PATH": "path"}
+
 _WHOLE = re.compile(r"^\$\{([^}]+)\}$")
 _ANY = re.compile(r"\$\{([^}]+)\}")
 _HAS_VAR = re.compile(r"\$\{\S+\}")
@@ -167,16 +170,16 @@ class Environment:
         self.process = ProcessScope(environ)
         self.top: Scope = self.process
         self.scopes: dict[str, Scope] = {}
-        #: node id → (scope its lookups continue in, NR_NODE_* built-ins)
-        self.nodes: dict[str, tuple[str, dict[str, Any]]] = {}
+        #: node id → (the scope its lookups continue in, the node: its id, name and path are NR_NODE_*)
+        self.nodes: dict[str, tuple[str, Any]] = {}
 
     def scope_of(self, scope_id: str) -> Scope:
         return self.scopes.get(scope_id, self.top)
 
     def lookup(self, node_id: str, name: str) -> Any:
-        where, builtins = self.nodes.get(node_id, ("", {}))
-        if name in builtins:
-            return builtins[name]
+        where, spec = self.nodes.get(node_id, ("", None))
+        if spec is not None and name in _NODE_BUILTINS:
+            return getattr(spec, _NODE_BUILTINS[name])
         return self.scope_of(where).lookup(name)
 
     def get(self, node_id: str, name: str) -> Any:

@@ -256,7 +256,7 @@ class _Expander:
             self.out[status_id] = helper
             helper.path = f"{path}/status"
             self.classes[status_id] = SubflowStatus
-            self.env.nodes[status_id] = (instance.id, {})
+            self.env.nodes[status_id] = (instance.id, helper)
         self.out[instance.id] = replace(instance, wires=[entry])
         self.out[instance.id].path = path
         disabled = self._disabled_containers(copies.values())
@@ -274,7 +274,7 @@ class _Expander:
         for container_id in self.containers:
             self._scope(container_id, ())
         for spec in self.placed.values():
-            self.env.nodes[spec.id] = (self._container_of(spec), _node_builtins(spec))
+            self.env.nodes[spec.id] = (self._container_of(spec), spec)
 
     def _container_of(self, spec: NodeSpec) -> str:
         """A node's lookups go to its group when that group is known, else to its flow."""
@@ -311,10 +311,6 @@ class _Expander:
 def expand(specs: Mapping[str, NodeSpec], environ: Mapping[str, str], problems: list[Problem]) -> Expansion:
     """Expand subflow instances, drop disabled nodes, and build every env scope; problems are appended."""
     return _Expander(specs, environ, problems).run()
-
-
-def _node_builtins(spec: NodeSpec) -> dict[str, Any]:
-    return {"NR_NODE_ID": spec.id, "NR_NODE_NAME": spec.name, "NR_NODE_PATH": spec.path}
 
 
 def _instance_env(instance: NodeSpec, definition: NodeSpec, module_types: Mapping[str, str]) -> tuple[list[Any], dict[str, Any]]:
