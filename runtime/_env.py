@@ -121,7 +121,7 @@ class Scope:
                     return evaluated[var]
                 if var in self.builtins:
                     return self.builtins[var]
-                return self.parent.lookup(var[8:] if var.startswith("$parent.") else var) if self.parent is not None else MISSING
+                return self.parent.lookup(var.removeprefix("$parent.")) if self.parent is not None else MISSING
 
             evaluated[name] = resolve_text(text, near)
         return evaluated
@@ -135,7 +135,7 @@ class ProcessScope(Scope):
         self._environ = environ
 
     def lookup(self, name: str) -> Any:
-        value = self._environ.get(name[8:] if name.startswith("$parent.") else name)
+        value = self._environ.get(name.removeprefix("$parent."))
         return MISSING if value is None else value
 
 

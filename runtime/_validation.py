@@ -29,7 +29,6 @@ from ._errors import FlowError, FlowwireError, Problem
 from ._node import ConfigRef, Node, NodeProps, NodeRef
 from ._subflows import DEFINITION_TYPES, Expansion, SubflowInstance, expand
 
-
 #: The editor writes port counts on many node types; they are properties only where a model declares them.
 _PORT_KEYS = frozenset({"inputs", "outputs"})
 #: Lists and mappings a property may nest. Python walks nested values recursively (this check,

@@ -332,7 +332,7 @@ def test_global_config_modules_explain_unknown_types() -> None:
     texts = [(p.node_id, p.field, p.message) for p in info.value.problems]
     assert ("gc", "modules", "needs the Node-RED package node-red-contrib-weather@1.2.0, which flowwire does not provide: 2 node(s) of type 'weather-now'") in texts
     assert ("gc", "modules", "needs the Node-RED package node-red-dashboard@3.6.0, which flowwire does not provide: 1 node(s) of type 'ui_button'") in texts
-    assert [t for t in texts if t[0] == "x1"][0][2].startswith("unknown node type 'zzz-unknowable'")
+    assert next(t for t in texts if t[0] == "x1")[2].startswith("unknown node type 'zzz-unknowable'")
     assert len(texts) == 3
 
 
