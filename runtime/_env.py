@@ -140,16 +140,24 @@ class ProcessScope(Scope):
 
 
 def resolve_text(text: str, lookup: Callable[[str], Any]) -> Any:
-    """Node-RED's `evaluateEnvProperty`: `${X}` or a bare name gives X's value, `a${X}b` text; unknown is ""."""
+    """Node-RED's `evaluateEnvProperty`: `${X}` or a bare name gives X's value, `a${X}b` text; unknown is "".
+
+    flowwire also takes `${X:-default}` here, as it does in properties.
+    """
+
+    def value_of(name: str) -> Any:
+        name, sep, default = name.partition(":-")
+        value = lookup(name)
+        if value is MISSING or value is None:
+            return default if sep else ""
+        return value
+
     whole = _WHOLE.match(text)
     if whole or not _HAS_VAR.search(text):
-        value = lookup(whole.group(1) if whole else text)
-        return "" if value is MISSING or value is None else value
+        return value_of(whole.group(1) if whole else text)
 
     def one(m: re.Match[str]) -> str:
-        value = lookup(m.group(1))
-        if value is MISSING or value is None:
-            return ""
+        value = value_of(m.group(1))
         return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else _js_text(value)
 
     return _ANY.sub(one, text)

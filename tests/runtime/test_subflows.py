@@ -412,3 +412,27 @@ def test_settings_the_runtime_reads_as_numbers_are_checked(settings: dict[str, A
     with pytest.raises(FlowError) as info:
         build({"nodes": [TAB], "settings": settings})
     assert [p.field for p in info.value.problems] == [f"settings.{next(iter(settings))}"]
+
+
+async def test_env_typed_values_take_a_default_and_text() -> None:
+    flow = [TAB, SINK, {"id": "c", "type": "change", "z": "t0", "wires": [["sink"]], "rules": [
+        _rule("a", "${UNSET_HERE:-fallback}", "env"), _rule("b", "UNSET_HERE", "env"), _rule("c", "x ${SET_HERE} y ${UNSET_HERE}", "env")]}]
+    async with run_flow(flow, env={"SET_HERE": "v"}) as f:
+        await f.inject("c", {"payload": 1})
+        [msg] = await f.received("sink")
+    assert (msg["a"], msg["b"], msg["c"]) == ("fallback", "", "x v y ")
+
+
+def test_a_subflow_module_file_is_one_definition_object(tmp_path: Any) -> None:
+    """Node-RED 3+ exports a subflow module as one object (not a list); it loads beside the flows that use it."""
+    import json
+
+    from runtime import check_files
+
+    module = {"id": "mod1", "type": "subflow", "name": "Greeter", "meta": {"module": "node-red-greeter", "type": "greeter"},
+              "in": [{"wires": [{"id": "m-n1"}]}], "out": [], "env": [_env("WHO", "world")], "flow": [_set("m-n1", "mod1", [_rule("who", "WHO", "env")])]}
+    (tmp_path / "greeter.json").write_text(json.dumps(module))
+    (tmp_path / "flows.json").write_text(json.dumps([TAB, {"id": "g1", "type": "greeter", "z": "t0", "WHO": "there", "wires": []}]))
+    graph = check_files([tmp_path / "greeter.json", tmp_path / "flows.json"])
+    assert {"g1", "g1-m-n1"} <= set(graph.nodes)
+    assert graph.env.get("g1-m-n1", "WHO") == "there"
