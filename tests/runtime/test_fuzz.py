@@ -1,6 +1,7 @@
 """`flowwire validate` never shows a traceback: generated and mutated flow documents exit 0 or 2.
 
-Three sources of input, each a few seconds in the normal suite:
+Three sources of input, each a few seconds in the normal suite (and the
+generated documents that validate are also started and stopped, as `run` would):
 - documents built from the keys and node types the loader cares about
   (subflow definitions and instances, env lists, wires, scopes, groups,
   global-config, disabled flags) with values of every JSON type in every place;
@@ -11,6 +12,7 @@ Three sources of input, each a few seconds in the normal suite:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -24,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime import cli
+from runtime import FlowError, Runtime, check_files, cli
 
 #: Something the loader imports (jsonata) raises the recursion limit once; hypothesis notes that it cannot reset it.
 pytestmark = pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")
@@ -88,6 +90,38 @@ def test_generated_documents(document: Any, as_yaml: bool) -> None:
         path = Path(folder) / ("flow.yaml" if as_yaml else "flow.json")
         path.write_text(json.dumps(document), encoding="utf-8")  # JSON is YAML: the .yaml path goes through the YAML reader's rules
         _validate(path)
+
+
+#: Types whose start would run arbitrary generated code or commands on this machine.
+_NOT_STARTED = ("exec", "function")
+
+
+def _startable(document: Any) -> Any:
+    if isinstance(document, list):
+        return [n for n in document if not (isinstance(n, dict) and n.get("type") in _NOT_STARTED)]
+    if isinstance(document, dict) and isinstance(document.get("nodes"), list):
+        return {**document, "nodes": _startable(document["nodes"])}
+    return document
+
+
+@settings(FUZZ, max_examples=max(5, FUZZ.max_examples // 2))
+@given(document=documents)
+def test_generated_documents_that_validate_also_start_and_stop(document: Any) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "flow.json"
+        path.write_text(json.dumps(_startable(document)), encoding="utf-8")
+        try:
+            graph = check_files([path])
+        except FlowError:
+            return
+
+        async def start_and_stop() -> None:
+            runtime = Runtime(graph, drain_timeout=0.2, close_timeout=0.5)
+            with contextlib.suppress(FlowError):  # a node that cannot be created is a located problem too
+                await runtime.start()
+            await runtime.stop()
+
+        asyncio.run(start_and_stop())
 
 
 def _seed_nodes(path: Path) -> list[Any]:
