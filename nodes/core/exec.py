@@ -34,7 +34,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from runtime import Held, Msg, Node, NodeError, NodeProps, Output, clone, lenient, register
-from runtime.properties import get_path
+from runtime.properties import PathError, get_path, parse_path
 
 _WORD = re.compile(r'(?:[^\s"]+|"[^"]*")+')
 _CHUNK = 65536
@@ -106,9 +106,15 @@ class Exec(Node):
 
     @classmethod
     def check(cls, props: Any) -> list[tuple[str, str]]:
+        problems = []
         if props.timer < 0:
-            return [("timer", "must be 0 (no timeout) or a number of seconds")]
-        return []
+            problems.append(("timer", "must be 0 (no timeout) or a number of seconds"))
+        if props.addpay:
+            try:
+                parse_path(props.addpay)
+            except PathError as exc:
+                problems.append(("addpay", str(exc)))
+        return problems
 
     def _command_line(self, msg: Msg) -> str:
         line = self.props.command.strip()

@@ -169,6 +169,8 @@ async def test_stopping_the_flow_kills_running_commands() -> None:
     assert process.returncode is not None
 
 
-def test_a_negative_timer_is_a_problem() -> None:
-    with pytest.raises(FlowError, match="timer"):
-        build(_flow(command="true", timer="-1"))
+@pytest.mark.parametrize(("props", "field"), [({"timer": "-1"}, "timer"), ({"addpay": "a..b"}, "addpay")])
+def test_bad_properties_are_problems(props: dict[str, Any], field: str) -> None:
+    with pytest.raises(FlowError) as info:
+        build(_flow(command="true", **props))
+    assert [p.field for p in info.value.problems] == [field]
