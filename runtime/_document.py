@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import Problem
-from ._parsing import ParseError, parse, paused_gc
+from ._parsing import LineDict, ParseError, parse, paused_gc
 
 #: Keys every node may carry that are not properties of its type.
 COMMON_KEYS = frozenset({"id", "type", "name", "z", "g", "d", "wires", "credentials"})
@@ -44,6 +44,16 @@ class NodeSpec:
     disabled: bool = False
     wires: list[list[str]] = field(default_factory=list)
     key_lines: Mapping[str, int] = field(default_factory=dict)
+    #: Node-RED's `_path` (`<tab>/<instance>/.../<id>`), set when subflows are expanded.
+    path: str = ""
+    #: For a copy made for a subflow instance: `<instance>/<node>` as problems name it, and the definition's node id.
+    label: str = ""
+    template: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The id problems name: a copy inside a subflow instance is named by its instance path."""
+        return self.label or self.id
 
     def field_line(self, name: str | None) -> int | None:
         return self.key_lines.get(name or "", self.line) if name else self.line
@@ -80,7 +90,9 @@ def from_data(data: Any, name: str, problems: list[Problem], credentials: dict[s
     """Build a document from already-parsed data (a list of nodes or a mapping with `nodes:`)."""
     settings: dict[str, Any] = {}
     modules: list[str] = []
-    if isinstance(data, dict):
+    if isinstance(data, dict) and data.get("type") == "subflow" and "nodes" not in data:
+        items = [data]
+    elif isinstance(data, dict):
         for key in data:
             if key not in _DOC_KEYS:
                 problems.append(
@@ -108,8 +120,26 @@ def from_data(data: Any, name: str, problems: list[Problem], credentials: dict[s
         problems.append(Problem("a flow document is a list of nodes or a mapping with a 'nodes:' list", file=name))
         return None
 
-    specs = [spec for index, item in enumerate(items) if (spec := _node(item, index, name, credentials or {}, problems)) is not None]
+    specs = [spec for index, item in enumerate(_with_subflow_nodes(items)) if (spec := _node(item, index, name, credentials or {}, problems)) is not None]
     return Document(path=name, nodes=specs, settings=settings, modules=modules)
+
+
+def _with_subflow_nodes(items: list[Any]) -> list[Any]:
+    """A subflow definition may carry its nodes in `flow` (subflow modules, Node-RED 3+): they join the list, on the definition."""
+    result: list[Any] = []
+    for item in items:
+        result.append(item)
+        inner = item.get("flow") if isinstance(item, dict) and item.get("type") == "subflow" else None
+        if isinstance(inner, list):
+            for node in inner:
+                if isinstance(node, dict):
+                    placed = LineDict(node)
+                    placed.line = getattr(node, "line", None) or getattr(item, "line", None)
+                    placed.key_lines = getattr(node, "key_lines", {})
+                    placed.setdefault("z", item.get("id"))
+                    node = placed
+                result.append(node)
+    return result
 
 
 def _line(mapping: Any, key: str) -> int | None:
@@ -151,7 +181,7 @@ def _node(item: Any, index: int, file: str, credentials: dict[str, dict[str, Any
         raw={k: v for k, v in item.items() if k not in COMMON_KEYS and k not in EDITOR_KEYS},
         file=file,
         line=line,
-        name=str(item.get("name") or ""),
+        name=str(item.get("name") or (item.get("label") if node_type == "tab" else "") or ""),
         z=str(item.get("z") or ""),
         g=str(item.get("g") or ""),
         disabled=bool(item.get("d")),

@@ -3,7 +3,13 @@
 Scopes follow Node-RED: a `catch`/`status` node with no scope hears every
 node on its own tab (config nodes, which live on no tab, count as on every
 tab), a list scope hears the listed ids, `group` hears its group and the
-groups nested in it (a `group` scope outside any group hears nothing). A catch
+groups nested in it (a `group` scope outside any group hears nothing).
+Inside a subflow instance (a node whose `z` is an instance id) the instance's
+own catch and status nodes hear first; an error none of them takes goes on to
+the flow around the instance as if the instance had reported it (so a catch
+scoped to the instance id hears it), and so on outwards. Status goes outwards
+the same way unless the subflow has a status output. The `source` of what a
+listener receives stays the node where it happened. A catch
 marked `uncaught` hears only errors no other catch node took. `complete`
 nodes hear the nodes they list. An error whose message already carries an
 error from the same node nine times (`msg.error.source.count`) is dropped
@@ -43,7 +49,10 @@ def _in_group(group: str, node: Node, parents: Mapping[str, str]) -> bool:
     return False
 
 
-def _covers(listener: Node, node: Node, parents: Mapping[str, str]) -> bool:
+def _covers(listener: Node, node: Node, inside: bool, parents: Mapping[str, str]) -> bool:
+    """Whether `listener` hears `node` (the reporting node at this level); `inside` is a subflow instance's level."""
+    if inside and listener.z != node.z:
+        return False
     scope = getattr(listener.props, "scope", None)
     if scope is None or scope == [] or scope == "flow":
         return listener.z == node.z or not node.z or not listener.z
@@ -55,11 +64,13 @@ def _covers(listener: Node, node: Node, parents: Mapping[str, str]) -> bool:
 class Events:
     def __init__(self, nodes: dict[str, Node], router: Router) -> None:
         self._router = router
-        #: Each group's enclosing group, for `group` scopes over nested groups.
-        self._parents = {n.id: n.g for n in nodes.values() if n.type == "group" and n.g}
         self._catch = [n for n in nodes.values() if getattr(n, "listens", None) == "error"]
         self._status = [n for n in nodes.values() if getattr(n, "listens", None) == "status"]
         self._complete: dict[str, list[Node]] = {}
+        #: Each group's enclosing group, for `group` scopes over nested groups.
+        self._parents = {n.id: n.g for n in nodes.values() if n.type == "group" and n.g}
+        #: Subflow instance id → its instance node: the `z` of the nodes copied for it.
+        self._instances = {n.id: n for n in nodes.values() if getattr(n, "subflow_instance", False)}
         for n in nodes.values():
             if getattr(n, "listens", None) == "complete":
                 for watched in getattr(n.props, "scope", None) or []:
@@ -102,9 +113,13 @@ class Events:
                     extra={"node_id": node.id, "msgid": msgid},
                 )
                 return
-        targets = [c for c in self._catch if not getattr(c.props, "uncaught", False) and _covers(c, node, self._parents)]
-        if not targets:
-            targets = [c for c in self._catch if getattr(c.props, "uncaught", False) and _covers(c, node, self._parents)]
+        targets: list[Node] = []
+        for reporter, inside in self._levels(node):
+            targets = [c for c in self._catch if not getattr(c.props, "uncaught", False) and _covers(c, reporter, inside, self._parents)]
+            if not targets:
+                targets = [c for c in self._catch if getattr(c.props, "uncaught", False) and _covers(c, reporter, inside, self._parents)]
+            if targets:
+                break
         if not targets:
             log.error("[%s:%s] %s (msgid=%s)", node.type, node.id, text, msgid, extra={"node_id": node.id, "msgid": msgid})
             if stack:
@@ -129,8 +144,22 @@ class Events:
             copy["error"] = dict(error)
             self._router.enqueue(catcher._delivery, copy, token)
 
+    def _levels(self, node: Node) -> Any:
+        """(reporting node, inside an instance) from the node's own flow outwards through the instances holding it."""
+        reporter = node
+        while True:
+            instance = self._instances.get(reporter.z)
+            yield reporter, instance is not None
+            if instance is None:
+                return
+            reporter = instance
+
     def status(self, node: Node, status: dict[str, Any]) -> None:
-        targets = [s for s in self._status if _covers(s, node, self._parents)]
+        targets: list[Node] = []
+        for reporter, inside in self._levels(node):
+            targets = [s for s in self._status if _covers(s, reporter, inside, self._parents)]
+            if targets or (inside and self._instances[reporter.z].has_status_port):
+                break
         if not targets:
             return
         token = self._router.token()

@@ -31,7 +31,7 @@ class Expression:
         env = self._expr.create_frame()
         lam = self._lambda
         # Python callables must be wrapped as JLambda, or jsonata-python refuses to invoke them.
-        env.bind("env", lam(lambda name: os.environ.get(name)))
+        env.bind("env", lam((lambda name: node.env(name)) if node is not None else (lambda name: os.environ.get(name))))
         if node is not None:
             env.bind("flowContext", lam(lambda key: _context(node.flow_context, key)))
             env.bind("globalContext", lam(lambda key: _context(node.global_context, key)))

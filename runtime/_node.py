@@ -296,6 +296,10 @@ class Node:
         """Every running node of one type, in document order."""
         return [n for n in self._runtime.nodes.values() if n.type == type_name]
 
+    def env(self, name: str) -> Any:
+        """An environment value as Node-RED's `env.get` finds it: node, group, subflow instance, tab, global-config, process; None if unset."""
+        return self._runtime.graph.env.get(self.id, name)
+
     @property
     def settings(self) -> Mapping[str, Any]:
         """The flow documents' `settings:` (Node-RED's settings.js names), read-only."""

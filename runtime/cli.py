@@ -1,4 +1,4 @@
-"""`flowwire run | validate | schema | nodes | emulate`.
+"""`flowwire run | validate | convert | schema | nodes | emulate`.
 
 Exit codes: 0 success (including a clean shutdown after SIGINT/SIGTERM),
 2 the flow files are invalid (nothing was started), 1 anything else.
@@ -170,6 +170,34 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    """flows.json ↔ YAML (see runtime/_convert.py): to a file, to stdout, or one file per tab into a folder."""
+    from . import _convert
+
+    source = Path(args.file)
+    fmt = args.to or ("json" if source.suffix.lower() in (".yaml", ".yml") else "yaml")
+    data = _convert.read(source)
+    if args.strip_layout:
+        data = _convert.strip_layout(data)
+    try:
+        if args.split:
+            folder = Path(args.split)
+            folder.mkdir(parents=True, exist_ok=True)
+            for stem, part in _convert.split(data).items():
+                target = folder / f"{stem}.{fmt}"
+                target.write_text(_convert.render(part, fmt), encoding="utf-8")
+                print(target)
+            return 0
+        text = _convert.render(data, fmt)
+        if args.output in (None, "-"):
+            sys.stdout.write(text)
+        else:
+            Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FlowwireError(f"cannot write {exc.filename or args.output or args.split}: {exc.strerror or exc}") from None
+    return 0
+
+
 def _type_name(annotation: Any) -> str:
     text = str(annotation) if typing.get_args(annotation) else getattr(annotation, "__name__", str(annotation))
     return re.sub(r"\b(?:[a-z_]\w*\.)+(\w+)", r"\1", text.replace("NoneType", "None"))
@@ -284,6 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--junit-xml", metavar="PATH", help="also write the results as JUnit XML")
     test.add_argument("--log-level", default="error", choices=["debug", "info", "warning", "error"])
     test.set_defaults(func=cmd_test)
+
+    convert = sub.add_parser("convert", help="flows.json to YAML or back, losslessly")
+    convert.add_argument("file", help="a .json or .yaml flow file")
+    convert.add_argument("-o", "--output", help="where to write (default: stdout)")
+    convert.add_argument("--to", choices=["yaml", "json"], help="output format (default: the other one)")
+    convert.add_argument("--strip-layout", action="store_true", help="drop the editor-only keys x, y, w, h, l")
+    convert.add_argument("--split", metavar="DIR", help="write one file per tab and per subflow (plus _global) into DIR")
+    convert.set_defaults(func=cmd_convert)
 
     _add_plugin_commands(sub)
     return parser

@@ -282,11 +282,10 @@ def compile_value(value: Any, value_type: str | None) -> Getter:
         name = str(value or "")
 
         def env(msg: dict[str, Any], node: Node | None) -> Any:
-            if "${" in name:
-                from ._envsubst import substitute
+            # Node-RED's evaluateEnvProperty: `NAME`, `${NAME}` or text with `${NAME}` in it, unknown names "".
+            from ._env import resolve_text
 
-                return substitute(name, os.environ)
-            return os.environ.get(name, "")
+            return resolve_text(name, node.env if node is not None else os.environ.get)
 
         return env
     elif vt == "msg":
