@@ -32,7 +32,8 @@ from runtime import FlowError, Runtime, check_files, cli
 pytestmark = pytest.mark.filterwarnings("ignore:The recursion limit will not be reset")
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEDS = sorted([*ROOT.glob("flows/*.yaml"), *ROOT.glob("tests/**/fixtures/nodered-*.json")])
+#: Flow documents only: `*.test.yaml` files beside the flows hold `flowwire test` cases, not nodes.
+SEEDS = sorted([*(p for p in ROOT.glob("flows/**/*.yaml") if not p.name.endswith(".test.yaml")), *ROOT.glob("tests/**/fixtures/nodered-*.json")])
 
 #: FLOWWIRE_FUZZ_EXAMPLES=2000 for a longer hunt; the normal suite keeps to a few seconds.
 FUZZ = settings(max_examples=int(os.environ.get("FLOWWIRE_FUZZ_EXAMPLES", "40")), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
