@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -145,7 +144,7 @@ class _Scope:
         if self._node is None:
             return None
         if name.startswith("env."):
-            return os.environ.get(name[4:])
+            return self._node.env(name[4:])
         match = _CONTEXT_NAME.match(name)
         if match is None:
             return None

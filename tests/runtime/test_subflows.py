@@ -436,3 +436,17 @@ def test_a_subflow_module_file_is_one_definition_object(tmp_path: Any) -> None:
     graph = check_files([tmp_path / "greeter.json", tmp_path / "flows.json"])
     assert {"g1", "g1-m-n1"} <= set(graph.nodes)
     assert graph.env.get("g1-m-n1", "WHO") == "there"
+
+
+async def test_a_template_inside_a_subflow_reads_the_instances_env() -> None:
+    nodes = [
+        {"id": "sf", "type": "subflow", "name": "greeter", "in": [{"wires": [{"id": "t"}]}], "out": [{"wires": [{"id": "t", "port": 0}]}],
+         "env": [{"name": "WHO", "type": "str", "value": "default"}]},
+        {"id": "t", "type": "template", "z": "sf", "template": "hello {{env.WHO}}", "wires": [[]]},
+        {"id": "i1", "type": "subflow:sf", "env": [{"name": "WHO", "type": "str", "value": "instance one"}], "wires": [["out"]]},
+        {"id": "out", "type": "test-sink"},
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("i1", {"payload": ""})
+        [msg] = await flow.received("out")
+    assert msg["payload"] == "hello instance one"
