@@ -34,7 +34,11 @@ def flow_schema() -> dict[str, Any]:
         "required": ["id", "type"],
         "properties": {
             "id": _ID,
-            "type": {"type": "string", "enum": sorted(names)},
+            "type": {
+                "type": "string",
+                # Subflow definitions, their instances and global-config are loading concerns, not node types.
+                "anyOf": [{"enum": sorted(names)}, {"enum": ["subflow", "global-config"]}, {"pattern": "^subflow:."}],
+            },
             "name": {"type": "string"},
             "z": {"type": "string", "description": "the tab this node is on"},
             "g": {"type": "string", "description": "the group this node is in"},
@@ -61,6 +65,7 @@ def flow_schema() -> dict[str, Any]:
                     "nodes": nodes,
                     "settings": {"type": "object"},
                     "modules": {"type": "array", "items": {"type": "string"}},
+                    "tests": {"type": "array", "items": {"type": "object"}, "description": "flowwire test cases (docs/testing-flows.md)"},
                 },
             },
         ],

@@ -379,6 +379,7 @@ def test_schema_is_a_json_schema_that_accepts_good_flows_and_rejects_bad_ones(ca
 
     validator.validate(yaml.safe_load((ROOT / "flows" / "hello.yaml").read_text()))
     validator.validate(json.loads((FIXTURES / "nodered-export.json").read_text()))
+    validator.validate(json.loads((ROOT / "tests" / "nodes" / "core" / "fixtures" / "nodered-subflows.json").read_text()))
 
     for bad in (
         {"nodes": [{"id": "a", "type": "no-such-type"}]},
