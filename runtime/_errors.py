@@ -3,6 +3,7 @@
     FlowwireError
     ├── FlowError          a flow document is wrong; carries every Problem found
     └── NodeError          a node could not handle a message; carries the msg
+        ├── ContextStoreError  a context store call failed (unreachable, not a number)
         ├── BodyTimeout    user code ran past its timeout (runtime.interruptible)
         └── (node families subclass this, e.g. the OpenAI API error)
 
@@ -67,3 +68,7 @@ class NodeError(FlowwireError):
 
 class BodyTimeout(NodeError):
     """User code (a function body) ran past its `timeout` and was interrupted; see `runtime.interruptible`."""
+
+
+class ContextStoreError(NodeError):
+    """A context call failed (store unreachable, value not a number): the calling node's error, for `catch`."""

@@ -464,7 +464,7 @@ def _projection(msg: Msg, expected: dict[str, Any]) -> dict[str, Any]:
 
 
 def _matches(msg: Msg, expected: dict[str, Any]) -> bool:
-    from ._context import same_json
+    from ._stores import same_json
 
     return all(k in msg and same_json(msg[k], v) for k, v in expected.items())
 

@@ -35,7 +35,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ._envsubst import MissingVariable, substitute
-from ._errors import FlowwireError, NodeError
+from ._errors import ContextStoreError, FlowwireError
 from .secrets import redact, scrub
 
 log = logging.getLogger("flowwire.context.redis")
@@ -104,10 +104,6 @@ for _, scope in ipairs(redis.call('SMEMBERS', KEYS[2])) do
 end
 return out
 """
-
-
-class ContextStoreError(NodeError):
-    """A context call failed (store unreachable, value not a number): the calling node's error, for `catch`."""
 
 
 def encode(value: Any) -> str:

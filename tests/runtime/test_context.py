@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from runtime import FlowwireError
-from runtime._context import Contexts, FileStore
+from runtime._context import Contexts
+from runtime._file_store import FileStore
 from runtime.testing import run_flow, wait_until
 
 

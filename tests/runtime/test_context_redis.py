@@ -22,7 +22,8 @@ from _redis import RedisServer
 
 from runtime import FlowwireError
 from runtime._context import Contexts
-from runtime._redis_store import ContextStoreError, RedisStore
+from runtime._errors import ContextStoreError
+from runtime._redis_store import RedisStore
 from runtime.testing import run_flow, wait_until
 
 
