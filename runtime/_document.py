@@ -25,7 +25,7 @@ COMMON_KEYS = frozenset({"id", "type", "name", "z", "g", "d", "wires", "credenti
 EDITOR_KEYS = frozenset(
     {"x", "y", "w", "h", "info", "l", "inputLabels", "outputLabels", "icon", "color", "style", "label", "_users"}
 )
-#: `tests:` belongs to `flowwire test` (runtime/_flowtests.py); running a flow ignores it.
+#: `tests:` belongs to `flowwire test` (runtime/_flowtests/); running a flow ignores it.
 _DOC_KEYS = frozenset({"nodes", "settings", "modules", "name", "description", "tests"})
 
 

@@ -1,5 +1,8 @@
 """The OpenAI method table: one row per Node-RED method name, and nothing else.
 
+(Over 500 lines because it is the table itself: 161 rows, one per method of the
+Node-RED node, each a few lines of data; no logic lives here.)
+
 Everything about a method that is not in its row is derived from the
 official SDK: the parameters, their types, which are required and what they
 mean come from the signature and docstring of the SDK call named by

@@ -1,5 +1,10 @@
 """The aiohttp application: routes, auth, request ids, errors, SSE.
 
+(Over 500 lines: the Assistants-era routes (assistants, threads, messages,
+runs) are hand-written here beside the route table that registers them,
+because their run lifecycle is simulated step by step; a test fixture of
+the project, not a library, so it is kept in one place to read.)
+
 Routes follow the OpenAI REST paths under `/v1`. Every response carries an
 `x-request-id` (the SDK exposes it as `request_id` on objects and errors) and
 run responses an `openai-poll-after-ms` header, which the SDK's poll helpers

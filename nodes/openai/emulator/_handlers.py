@@ -1,5 +1,9 @@
 """Operations whose answers need more than their schema: the model, files and their bytes, audio, search.
 
+(Over 500 lines on purpose: these operations share one model of stored
+objects (files feed vector stores, vector stores feed file search, responses
+feed conversations); the generic, schema-driven answers are elsewhere.)
+
 The model is the emulator's usual deterministic one: it answers "You said:
 <the last user text>" (plus what a file search found), and calls a function
 tool when the text names it (the Assistants emulator's rule, `_model.decide`),

@@ -1,19 +1,4 @@
-"""`flowwire test`: flow tests written in YAML beside the flows, run on `runtime.testing`.
-
-A test file `<flow>.test.yaml` (or a `tests:` list inside a flow document)
-holds cases; each case starts its flow afresh, with stubs in place of the
-nodes that reach the outside, sends messages in, waits until what it expects
-has arrived (or its timeout), and compares. docs/testing-flows.md is the
-reference; the flow is changed before validation only in these ways:
-
-- a stubbed node becomes a `test-stub` with the same id and wires;
-- inject nodes do not fire on their own (a case fires them with `fire:`),
-  and debug nodes are quiet sinks (the report is the output);
-- every node a case expects messages at gets a recording tap on each wire
-  into it, so "what arrives at a node" is what its input wires carried;
-- context stores are all memory stores, and config nodes no remaining node
-  names (a broker once its mqtt nodes are stubbed) are left out: offline.
-"""
+"""Running one case: the flow changed for the test (stubs, taps, quiet injects), messages in, checks."""
 
 from __future__ import annotations
 
@@ -21,33 +6,27 @@ import asyncio
 import difflib
 import json
 import os
-import sys
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from .. import _registry
+from .._document import Document, NodeSpec, from_data
+from .._engine import Runtime
+from .._errors import FlowError, FlowwireError, NodeError, Problem
+from .._jsonata import Expression
+from .._messages import Msg, clone, new_msgid
+from .._node import Node, NodeProps
+from .._parsing import ParseError, parse
+from .._registry import register
+from .._validation import check_documents
+from ..properties import PathError
+from ..secrets import scrub
+from ..testing import Flow
+from .cases import Case, Expect, ExpectError, Fail, Respond, Result
 
-from . import _registry
-from ._document import Document, NodeSpec, from_data
-from ._engine import Runtime
-from ._errors import FlowError, FlowwireError, NodeError, Problem
-from ._jsonata import Expression
-from ._messages import Msg, clone, new_msgid
-from ._node import Node, NodeProps
-from ._parsing import ParseError, parse
-from ._registry import register
-from ._validation import check_documents
-from .properties import PathError
-from .secrets import scrub
-from .testing import Flow
-
-TEST_SUFFIXES = (".test.yaml", ".test.yml", ".test.json")
-FLOW_SUFFIXES = (".yaml", ".yml", ".json")
 _TAP = "__flowtest_tap__"
 
 
@@ -75,169 +54,6 @@ class TestStub(Node):
             return None
         msg.update(clone(self.props.respond))
         return msg
-
-
-# -- the test file format ----------------------------------------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class Respond(_Model):
-    respond: dict[str, Any] = Field(default_factory=dict)
-
-
-class Fail(_Model):
-    error: str
-
-
-Stub = Literal["sink", "pass", "remove", "emulator"] | Respond | Fail | None
-
-
-class Step(_Model):
-    node: str | None = None
-    msg: dict[str, Any] | None = None
-    msgs: list[dict[str, Any]] | None = None
-    fire: str | None = None
-
-
-class Expect(_Model):
-    node: str
-    count: int | None = Field(None, ge=0)
-    messages: list[dict[str, Any]] | None = None
-    ordered: bool = True
-    match: str | None = None
-    json_schema: dict[str, Any] | None = Field(None, alias="schema")
-
-
-class ExpectError(_Model):
-    node: str | None = None
-    message: str | None = None
-
-
-class CaseSpec(_Model):
-    name: str
-    env: dict[str, str] = Field(default_factory=dict)
-    stub: dict[str, Stub] = Field(default_factory=dict)
-    context: dict[Literal["global"], dict[str, Any]] = Field(default_factory=dict)
-    send: list[Step] = Field(default_factory=list)
-    expect: list[Expect] = Field(default_factory=list)
-    errors: list[ExpectError] | None = None
-    timeout: Annotated[float, Field(gt=0)] = 5.0
-
-
-class TestFile(_Model):
-    flow: str | list[str] | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    stub: dict[str, Stub] = Field(default_factory=dict)
-    tests: list[CaseSpec]
-
-
-@dataclass
-class Case:
-    spec: CaseSpec
-    file: Path
-    line: int | None
-    flows: list[Path]
-    env: dict[str, str]
-    stub: dict[str, Stub]
-
-    @property
-    def id(self) -> str:
-        return f"{self.file}::{self.spec.name}"
-
-
-@dataclass
-class Result:
-    case: Case
-    failures: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures
-
-
-# -- collecting ----------------------------------------------------------------------------------
-
-
-def discover(paths: Sequence[str | Path]) -> list[Path]:
-    """Test files under the paths: `*.test.yaml` files, and flow documents with a `tests:` list."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(FLOW_SUFFIXES)) if path.is_dir() else [path]
-        for candidate in candidates:
-            if candidate.name.endswith(TEST_SUFFIXES) or _has_tests(candidate) or not path.is_dir():
-                found.append(candidate)
-    return list(dict.fromkeys(found))
-
-
-def _has_tests(path: Path) -> bool:
-    try:
-        head = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return any(line.startswith("tests:") for line in head.splitlines())
-
-
-def _line_of(data: Any, loc: Sequence[int | str]) -> int | None:
-    """The line of the innermost located value along a pydantic error location."""
-    line = getattr(data, "line", None)
-    node = data
-    for part in loc:
-        key_lines = getattr(node, "key_lines", None)
-        if isinstance(node, dict) and part in node:
-            line = (key_lines or {}).get(part, line) if isinstance(part, str) else line
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-            line = getattr(node, "line", line)
-        else:
-            break
-        line = getattr(node, "line", line)
-    return line
-
-
-def load_cases(path: Path, problems: list[Problem]) -> list[Case]:
-    name = str(path)
-    try:
-        data = parse(path.read_bytes(), json_errors=path.suffix == ".json")
-    except OSError as exc:
-        problems.append(Problem(f"cannot read the file: {exc.strerror or exc}", file=name))
-        return []
-    except ParseError as exc:
-        problems.append(Problem(exc.message, file=name, line=exc.line))
-        return []
-    is_flow = not path.name.endswith(TEST_SUFFIXES)
-    if not isinstance(data, dict) or "tests" not in data:
-        problems.append(Problem("a test file is a mapping with a 'tests:' list", file=name, line=getattr(data, "line", None)))
-        return []
-    section = {k: v for k, v in data.items() if k in ("tests", "env", "stub", "flow")} if is_flow else data
-    try:
-        parsed = TestFile.model_validate(section)
-    except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"])
-            problems.append(Problem(error["msg"], file=name, line=_line_of(data, error["loc"]), field=where))
-        return []
-    if is_flow:
-        flows = [path]
-    elif parsed.flow is None:
-        stem = path.name[: -len(next(s for s in TEST_SUFFIXES if path.name.endswith(s)))]
-        flows = [p for p in (path.with_name(stem + s) for s in FLOW_SUFFIXES) if p.is_file()][:1]
-        if not flows:
-            problems.append(Problem(f"no flow named {stem}.yaml beside it; say which with 'flow:'", file=name, field="flow"))
-            return []
-    else:
-        flows = [path.parent / f for f in ([parsed.flow] if isinstance(parsed.flow, str) else parsed.flow)]
-    cases = []
-    tests_data = data["tests"]
-    for index, spec in enumerate(parsed.tests):
-        line = getattr(tests_data[index], "line", None)
-        cases.append(Case(spec, path, line, flows, {**parsed.env, **spec.env}, {**parsed.stub, **spec.stub}))
-    return cases
 
 
 # -- running one case ----------------------------------------------------------------------------
@@ -464,7 +280,7 @@ def _projection(msg: Msg, expected: dict[str, Any]) -> dict[str, Any]:
 
 
 def _matches(msg: Msg, expected: dict[str, Any]) -> bool:
-    from ._stores import same_json
+    from .._stores import same_json
 
     return all(k in msg and same_json(msg[k], v) for k, v in expected.items())
 
@@ -532,67 +348,3 @@ def _check_errors(expected: list[ExpectError], caught: list[_Caught]) -> list[st
         if want.message is not None and want.message not in got.message:
             failures.append(f"errors[{i}]: expected the message to contain {want.message!r}, got {got.message!r}")
     return failures
-
-
-# -- the command ---------------------------------------------------------------------------------
-
-
-def main(args: Any) -> int:
-    problems: list[Problem] = []
-    files = discover(args.paths)
-    cases = [c for f in files for c in load_cases(f, problems)]
-    if problems:
-        print(f"{len(problems)} problem(s) in the test files; nothing was run:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 2
-    if args.keyword:
-        cases = [c for c in cases if args.keyword in c.id]
-    if not cases:
-        print(f"no flow tests found in {', '.join(map(str, args.paths))}", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    results = asyncio.run(_run_all(cases, args.quiet))
-    elapsed = time.perf_counter() - started
-    failed = [r for r in results if not r.passed]
-    if args.quiet:
-        print()
-    if failed:
-        print("=" * 30 + " FAILURES " + "=" * 30)
-        for result in failed:
-            where = f"{result.case.file}:{result.case.line}" if result.case.line else str(result.case.file)
-            print(f"_____ {result.case.id} ({where}) _____")
-            for failure in result.failures:
-                print(failure)
-            print()
-    summary = ", ".join(part for part in (f"{len(failed)} failed" if failed else "", f"{len(results) - len(failed)} passed") if part)
-    print(f"{'=' * 20} {summary} in {elapsed:.2f}s {'=' * 20}")
-    if args.junit_xml:
-        _write_junit(Path(args.junit_xml), results, elapsed)
-    return 1 if failed else 0
-
-
-async def _run_all(cases: list[Case], quiet: bool) -> list[Result]:
-    results = []
-    for case in cases:
-        result = await run_case(case)
-        results.append(result)
-        if quiet:
-            print("." if result.passed else "F", end="", flush=True)
-        else:
-            print(f"{case.id} {'PASSED' if result.passed else 'FAILED'} ({result.seconds:.2f}s)", flush=True)
-    return results
-
-
-def _write_junit(path: Path, results: list[Result], elapsed: float) -> None:
-    failed = sum(not r.passed for r in results)
-    suite = ET.Element("testsuite", name="flowwire", tests=str(len(results)), failures=str(failed), errors="0", time=f"{elapsed:.3f}")
-    for result in results:
-        case = ET.SubElement(suite, "testcase", classname=str(result.case.file), name=result.case.spec.name, time=f"{result.seconds:.3f}")
-        if result.failures:
-            failure = ET.SubElement(case, "failure", message=result.failures[0].splitlines()[0])
-            failure.text = "\n\n".join(result.failures)
-    root = ET.Element("testsuites")
-    root.append(suite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
