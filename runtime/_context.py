@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import ContextStoreError, FlowwireError
 from ._file_store import FileStore
-from ._redis_store import RedisStore
 from ._stores import MemoryStore, Store
 from .properties import delete_path, get_path, parse_path, set_path, split_store
 
@@ -163,6 +162,9 @@ class Contexts:
                     directory = base_dir / directory
                 self._stores[name] = self._file_store(directory, float(spec.get("flushInterval", 30)))
             elif module == "redis":
+                # Imported here: redis-py is a third of a cold start, and most flows keep context in memory.
+                from ._redis_store import RedisStore
+
                 self._stores[name] = RedisStore(name, spec, base_dir)
             else:
                 raise FlowwireError(f"context store {name!r}: unknown module {module!r} (memory, file or redis)")
