@@ -130,7 +130,14 @@ class JsBody:
         pending = reply[1] == "P"
         if pending or reply[2] == "H":
             self.open[call_id] = (self.node.hold(msg), msg)
-        self.engine.pump()
+        try:
+            self.engine.pump()
+        except BaseException:
+            # Stopped after an await: the failure leaves on_input; the hold must not outlive it.
+            entry = self.open.pop(call_id, None)
+            if entry is not None:
+                entry[0].done()
+            raise
         if pending:
             return None
         return _ports(self.codec.decode(reply[1] + reply[3:]))

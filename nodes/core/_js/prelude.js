@@ -241,6 +241,7 @@
             return text;
         }
         if (typeof e === "string") return e;
+        if (e === null) return "InternalError: out of memory (or null was thrown)";
         try { return JSON.stringify(e); } catch (_) { return String(e); }
     }
 
@@ -488,7 +489,7 @@
         if (!t.repeat) timers.delete(id);
         current = t.call ? t.call.id : 0;
         try { t.fn.apply(null, t.args); }
-        catch (e) { py.error(current, errorText(e), "{}"); }
+        catch (e) { py.error(current, errorText(e), "0{}"); }
         finally {
             current = 0;
             if (t.call && !t.repeat) { t.call.timers--; settle(t.call); }
