@@ -63,6 +63,13 @@ def _keep(unraisable: Any) -> None:
         _saved(unraisable)
 
 
+def _take() -> BaseException:
+    """The first interrupt kept; repeats of it (the alarm refires while the engine unwinds) are dropped."""
+    first = _kept[0]
+    _kept.clear()
+    return first
+
+
 def keep(exc: BaseException) -> None:
     """From a Python callback: an interrupt arrived there; stop the JavaScript that called it."""
     _kept.append(exc)
@@ -97,14 +104,14 @@ class Engine:
             result = function(*args)
         except JSException:
             if _kept:
-                raise _kept.pop(0) from None
+                raise _take() from None
             raise
         finally:
             _depth -= 1
             if not _depth:
                 sys.unraisablehook = _saved
         if _kept and not _depth:
-            raise _kept.pop(0)
+            raise _take()
         return result
 
     def pump(self) -> None:
