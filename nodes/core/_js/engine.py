@@ -98,6 +98,7 @@ class Engine:
         """Run JavaScript; an interrupt kept meanwhile is raised here, after the engine unwound."""
         global _depth, _saved
         if not _depth:
+            _kept.clear()  # left from a call that has ended (a repeat that arrived late): not this call's
             _saved, sys.unraisablehook = sys.unraisablehook, _keep
         _depth += 1
         try:

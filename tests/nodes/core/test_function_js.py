@@ -529,3 +529,4 @@ def test_sigterm_stops_a_runaway_javascript_body(tmp_path: Path) -> None:
         proc.kill()
     assert time.monotonic() - started < 5
     assert "interrupted: shutting down" in err, "stopped by the shutdown, not by its 60 s timeout"
+    assert proc.returncode == 0 and "stopped cleanly" in err, err
