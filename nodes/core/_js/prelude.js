@@ -384,20 +384,25 @@
         calls.delete(call.id);
         if (call.async) py.finish(call.id, "");
     }
-    function makeNode(call) {
+    // The node object: one per call for async bodies (an await loses track of which message is
+    // current), one shared by every call otherwise, which reads the current call when used.
+    function makeNode(fixed) {
+        const callNow = fixed === undefined ? () => (current ? callOf(current) : undefined) : () => fixed;
         return {
             id: INFO.id, name: INFO.name, path: INFO.path, outputCount: INFO.outputs,
             send(msgs, cloneMsg) {
+                const call = callNow();
                 const ports = normalise(call, msgs, cloneMsg !== false);
                 if (ports) py.send(call ? call.id : 0, dump(ports));
             },
             done() {
+                const call = callNow();
                 if (!call || call.doneCalled) return;
                 call.doneCalled = true;
                 if (call.usesDone) settle(call);
             },
-            error(err, msg) { py.error(call ? call.id : 0, errorText(err), msg && typeof msg === "object" ? dump(msg) : ""); },
-            warn(text) { py.log(call ? call.id : 0, "warn", typeof text === "string" ? text : errorText(text)); },
+            error(err, msg) { const call = callNow(); py.error(call ? call.id : 0, errorText(err), msg && typeof msg === "object" ? dump(msg) : ""); },
+            warn(text) { py.log(0, "warn", typeof text === "string" ? text : errorText(text)); },
             log(text) { py.log(0, "info", typeof text === "string" ? text : JSON.stringify(text)); },
             debug(text) { py.log(0, "debug", typeof text === "string" ? text : JSON.stringify(text)); },
             trace(text) { py.log(0, "trace", typeof text === "string" ? text : JSON.stringify(text)); },
@@ -408,6 +413,7 @@
             on(event) { if (event === "input") throw new Error("Cannot add listener to 'input' event within Function"); },
         };
     }
+    let sharedNode = null;
 
     // -- timers: Python's loop runs them ----------------------------------------------------------
     const timers = new Map();
@@ -447,6 +453,7 @@
         body = (0, eval)("(" + (async_ ? "async " : "") + "function (msg, node, __fw__) {" + source + "\n})");
         isAsync = async_;
         usesDone = done;
+        sharedNode = makeNode(undefined);
     }
     function finishWith(call, result) {
         try {
@@ -464,7 +471,7 @@
         current = id;
         let result;
         try {
-            result = body(msg, makeNode(call));
+            result = body(msg, isAsync ? makeNode(call) : sharedNode);
         } catch (e) {
             calls.delete(id);
             return "E" + errorText(e);
@@ -497,8 +504,7 @@
     }
     // initialize / finalize: node.send sends new messages; finalize may not send.
     function hook(source, canSend) {
-        const call = null;
-        const node = makeNode(call);
+        const node = makeNode(null);
         if (!canSend) node.send = () => py.error(0, "Cannot send from close function", "");
         const f = (0, eval)("(async function (node) {" + source + "\n})");
         let failure = null;
