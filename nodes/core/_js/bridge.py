@@ -35,6 +35,8 @@ _PRELUDE = resources.files(__package__).joinpath("prelude.js").read_text(encodin
 #: Node-RED's own test for "this body finishes its messages itself".
 _USES_DONE = re.compile(r"node\.done\s*\(\s*\)")
 _USES_AWAIT = re.compile(r"\bawait\b")
+#: Bodies that may leave promise jobs behind; for the rest the job queue is not polled after each message.
+_USES_JOBS = re.compile(r"\b(await|async|then|catch|finally|Promise|queueMicrotask)\b")
 #: References to Python objects kept for JavaScript, oldest dropped first.
 _MAX_REFS = 10_000
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -116,6 +118,7 @@ class JsBody:
         self.engine.eval("delete globalThis.__fw__")
         self._run, self._fire, self._hook, self._stop_timers = fw["run"], fw["fire"], fw["hook"], fw["stopTimers"]
         code = props.func or ""
+        self._jobs = bool(_USES_JOBS.search(code))
         self.engine.call(fw["compileBody"], code, bool(_USES_AWAIT.search(code)), bool(_USES_DONE.search(code)))
 
     # -- messages ------------------------------------------------------------------------------
@@ -131,7 +134,8 @@ class JsBody:
         if pending or reply[2] == "H":
             self.open[call_id] = (self.node.hold(msg), msg)
         try:
-            self.engine.pump()
+            if self._jobs or pending:
+                self.engine.pump()
         except BaseException:
             # Stopped after an await: the failure leaves on_input; the hold must not outlive it.
             entry = self.open.pop(call_id, None)
