@@ -224,9 +224,12 @@
         marshalling = true; sawBuffer = false;
         try {
             const text = JSON.stringify(value);
-            return (sawBuffer ? "1" : "0") + (text === undefined ? "null" : text);
+            return flat(sawBuffer ? "1" : "0", text === undefined ? "null" : text);
         } finally { marshalling = false; }
     }
+    // Strings handed to Python must be flat: the binding cannot convert QuickJS's concatenation
+    // ropes (a long "a" + b fails with "Unknown quickjs tag"); join builds a flat string.
+    function flat(...parts) { return parts.join(""); }
     function fromPy(reply) {
         if (reply === "") return undefined;
         return parse(reply.slice(1), reply[0] === "1");
@@ -238,9 +241,9 @@
                 const m = /<input>:(\d+):(\d+)/.exec(e.stack || "");
                 if (m) text += " (line " + m[1] + ", col " + m[2] + ")";
             }
-            return text;
+            return flat(text);
         }
-        if (typeof e === "string") return e;
+        if (typeof e === "string") return flat(e);
         if (e === null) return "InternalError: out of memory (or null was thrown)";
         try { return JSON.stringify(e); } catch (_) { return String(e); }
     }
@@ -343,7 +346,7 @@
     const context = store("node");
     context.flow = store("flow");
     context.global = store("global");
-    const env = { get(name) { return fromPy(py.env(String(name))); } };
+    const env = { get(name) { return fromPy(py.env(flat(String(name)))); } };
 
     // -- calls: one per message ------------------------------------------------------------------
     // A call stays open while its setTimeout timers are pending, its promise unsettled, or (when the
@@ -402,10 +405,10 @@
                 if (call.usesDone) settle(call);
             },
             error(err, msg) { const call = callNow(); py.error(call ? call.id : 0, errorText(err), msg && typeof msg === "object" ? dump(msg) : ""); },
-            warn(text) { py.log(0, "warn", typeof text === "string" ? text : errorText(text)); },
-            log(text) { py.log(0, "info", typeof text === "string" ? text : JSON.stringify(text)); },
-            debug(text) { py.log(0, "debug", typeof text === "string" ? text : JSON.stringify(text)); },
-            trace(text) { py.log(0, "trace", typeof text === "string" ? text : JSON.stringify(text)); },
+            warn(text) { py.log(0, "warn", typeof text === "string" ? flat(text) : errorText(text)); },
+            log(text) { py.log(0, "info", flat(typeof text === "string" ? text : JSON.stringify(text))); },
+            debug(text) { py.log(0, "debug", flat(typeof text === "string" ? text : JSON.stringify(text))); },
+            trace(text) { py.log(0, "trace", flat(typeof text === "string" ? text : JSON.stringify(text))); },
             status(fill, shape, text) {
                 const s = fill !== null && typeof fill === "object" ? fill : (fill === undefined ? {} : { fill, shape, text });
                 py.status(dump(s));
@@ -474,13 +477,13 @@
             result = body(msg, isAsync ? makeNode(call) : sharedNode);
         } catch (e) {
             calls.delete(id);
-            return "E" + errorText(e);
+            return flat("E", errorText(e));
         } finally { current = 0; }
         if (isAsync) {
             call.async = true;
             result.then(
                 (value) => { current = id; try { finishWith(call, value); } finally { current = 0; } },
-                (e) => { call.open = false; calls.delete(id); py.finish(id, "!" + errorText(e)); });
+                (e) => { call.open = false; calls.delete(id); py.finish(id, flat("!", errorText(e))); });
             return "RP";
         }
         call.pending = false;
@@ -488,7 +491,7 @@
         const out = ports ? dump(ports) : "0null";
         settle(call);
         if (call.open) call.async = true;
-        return "R" + out[0] + (call.open ? "H" : "-") + out.slice(1);
+        return flat("R", out[0], call.open ? "H" : "-", out.slice(1));
     }
     function fire(id) {
         const t = timers.get(id);

@@ -451,6 +451,16 @@ async def test_python_objects_pass_through_untouched() -> None:
     assert out["res"] is marker and out["topic"] == "seen"
 
 
+async def test_long_concatenated_strings_cross_to_python(caplog: pytest.LogCaptureFixture) -> None:
+    """QuickJS builds long `a + b` strings as ropes, which the binding cannot hand to Python as they are."""
+    code = "var s = msg.payload + msg.payload; node.warn('w' + s); msg.payload = s + '!'; return msg;"
+    big = {"blob": {f"k{i}": {"text": "x" * 80, "n": [i, i + 1]} for i in range(80)}}
+    with caplog.at_level(logging.WARNING):
+        [[out]] = await run(code, {"payload": "y" * 5000, **big})
+    assert out["payload"] == "y" * 10000 + "!" and out["blob"] == big["blob"]
+    assert "w" + "y" * 10000 in caplog.text
+
+
 # -- validation and language -----------------------------------------------------------------------
 
 
