@@ -83,11 +83,19 @@ def load(path: str | Path, problems: list[Problem]) -> Document | None:
         problems.append(Problem(exc.message, file=name, line=exc.line))
         return None
 
-    return from_data(data, name, problems, _sidecar_credentials(path, problems))
+    language = "javascript" if path.suffix.lower() == ".json" else "python"
+    return from_data(data, name, problems, _sidecar_credentials(path, problems), function_language=language)
 
 
-def from_data(data: Any, name: str, problems: list[Problem], credentials: dict[str, dict[str, Any]] | None = None) -> Document | None:
-    """Build a document from already-parsed data (a list of nodes or a mapping with `nodes:`)."""
+def from_data(
+    data: Any, name: str, problems: list[Problem], credentials: dict[str, dict[str, Any]] | None = None, *, function_language: str = "python"
+) -> Document | None:
+    """Build a document from already-parsed data (a list of nodes or a mapping with `nodes:`).
+
+    Function nodes that do not name their `language` get the document's:
+    `settings.functionLanguage`, else `function_language` (JavaScript for a
+    Node-RED JSON export, Python for YAML), never a guess from the body.
+    """
     settings: dict[str, Any] = {}
     modules: list[str] = []
     if isinstance(data, dict) and data.get("type") == "subflow" and "nodes" not in data:
@@ -121,6 +129,10 @@ def from_data(data: Any, name: str, problems: list[Problem], credentials: dict[s
         return None
 
     specs = [spec for index, item in enumerate(_with_subflow_nodes(items)) if (spec := _node(item, index, name, credentials or {}, problems)) is not None]
+    language = settings.get("functionLanguage") or function_language
+    for spec in specs:
+        if spec.type == "function":
+            spec.raw.setdefault("language", language)
     return Document(path=name, nodes=specs, settings=settings, modules=modules)
 
 

@@ -138,6 +138,7 @@ class interruptible:  # a context manager, named like contextlib.suppress
             _running.remove(self)
         if _stop is not None and not _running:
             _stop = None
+            _disarm()  # the interrupt was delivered: a repeat left armed would outlive the process's handler at exit
         if exc is not None and type(exc) is _Interrupt and exc.owner is self and not self._depth:
             if exc.message is None:
                 raise BodyTimeout(f"{self._name} timed out after {self._timeout:g} s") from None

@@ -1,6 +1,14 @@
-"""function: a Python function body that receives `msg`.
+"""function: a JavaScript or Python function body that receives `msg`.
 
-The code is the body of `def f(msg, node, context, flow, global_, env)`; it
+`language` picks the engine; it is never guessed from the text (a body such
+as `return null;` compiles in both). The loader sets it for nodes that do
+not say: `javascript` for Node-RED JSON exports, `python` for YAML, or the
+document's `settings.functionLanguage`.
+
+JavaScript runs in an embedded QuickJS engine, one context per node, with
+Node-RED's function API (nodes/core/_js; why QuickJS: _js/engine.py).
+
+Python: the code is the body of `def f(msg, node, context, flow, global_, env)`; it
 returns what Node-RED's function returns (a msg, a list per port, or None).
 If the body uses `await` it becomes an `async def` automatically and the node
 runs it as an async handler; otherwise it is the synchronous fast path.
@@ -18,7 +26,7 @@ import inspect
 import os
 import textwrap
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -137,8 +145,16 @@ def compile_body(code: str, name: str) -> Callable[..., Any]:
     return namespace["__flowwire_function__"]  # type: ignore[no-any-return]
 
 
+#: A JavaScript body with no `timeout` of its own is stopped after this many seconds (a runaway loop).
+JS_DEFAULT_TIMEOUT = 10.0
+#: Bytes a JavaScript context may allocate (settings.functionMemoryLimit, in MB, overrides).
+JS_MEMORY_LIMIT_MB = 128
+
+
 class FunctionProps(NodeProps):
-    func: str = Field("return msg", description="Python body receiving msg, node, context, flow, global_, env")
+    func: str = Field("return msg", description="body receiving msg, node, context, flow, global (Python: global_), env")
+    language: Literal["javascript", "python"] = Field("python", description="the body's language (default from the document: JSON exports javascript, YAML python)")
+    libs: list[Any] = Field(default_factory=list, description="Node-RED's external modules; not supported")
     outputs: int = Field(1, ge=0, description="number of output ports")
     initialize: str = Field("", description="body run once at start (same names, no msg)")
     finalize: str = Field("", description="body run once at close")
@@ -166,6 +182,18 @@ class Function(Node):
     @classmethod
     def check(cls, props: FunctionProps) -> list[tuple[str, str]]:
         problems = []
+        if props.libs:
+            names = ", ".join(str(lib.get("module", lib) if isinstance(lib, dict) else lib) for lib in props.libs)
+            problems.append(("libs", f"external modules are not supported (libs: {names})"))
+        if props.language == "javascript":
+            from ._js.bridge import compile_error, uses_await
+
+            for field_name in ("func", "initialize", "finalize"):
+                code = getattr(props, field_name)
+                error = compile_error(code, field_name, async_=field_name != "finalize" and (field_name == "initialize" or uses_await(code)))
+                if error:
+                    problems.append((field_name, f"JavaScript does not compile: {error}"))
+            return problems
         for field_name in ("func", "initialize", "finalize"):
             try:
                 compile_body(getattr(props, field_name), field_name)
@@ -175,6 +203,10 @@ class Function(Node):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._js: Any = None
+        if self.props.language == "javascript":
+            self._init_js()
+            return
         self._func = compile_body(self.props.func, f"{self.id}.func")
         self._api = _NodeAPI(self)
         self._env = _Env()
@@ -194,6 +226,47 @@ class Function(Node):
     async def _on_input_async(self, msg: Msg) -> Output:
         return _unwrap(await interruptible_await(self._func(*self._args(AttrDict(msg))), self._timeout, name="function"))
 
+    # -- JavaScript --------------------------------------------------------------------------
+
+    def _init_js(self) -> None:
+        from ._js.bridge import JsBody
+
+        settings = self.settings
+        timeout = self.props.timeout or lenient.as_number(settings.get("globalFunctionTimeout")) or JS_DEFAULT_TIMEOUT
+        memory = lenient.as_number(settings.get("functionMemoryLimit")) or JS_MEMORY_LIMIT_MB
+        self._js = JsBody(self, int(memory * 1024 * 1024))
+        self._js_timeout = timeout
+        self._guard = interruptible(timeout, name="function")
+        self.on_input = self._on_input_js  # type: ignore[method-assign]
+
+    def _on_input_js(self, msg: Msg) -> Output:
+        with self._guard:
+            return self._js.run(msg)  # type: ignore[no-any-return]
+
+    def run_js(self, function: Any, *args: Any) -> None:
+        """A timer firing: run JavaScript outside any message, its failure a node error."""
+        try:
+            with self._guard:
+                self._js.engine.call(function, *args)
+                self._js.engine.pump()
+        except NodeError as exc:
+            self.error(exc)
+        except Exception as exc:  # noqa: BLE001 - the engine's own failures (out of memory) end the timer, not the loop
+            self.error(f"{type(exc).__name__}: {exc}")
+
+    async def _run_js_hook(self, code: str, label: str, can_send: bool) -> None:
+        if not code.strip():
+            return
+        try:
+            with interruptible(self._js_timeout, name=label):
+                failure = self._js.hook(code, can_send)
+                self._js.engine.pump()
+        except Exception as exc:  # noqa: BLE001 - reported like Node-RED does, the node stays up
+            raise NodeError(f"{label} code failed: {exc}") from exc
+        text = self._js.engine.call(failure)
+        if text:
+            raise NodeError(f"{label} code failed: {text}")
+
     async def _run_hook(self, code: str, label: str) -> None:
         """Run initialize/finalize; no timeout (as in Node-RED), but a shutdown signal can stop them."""
         if not code.strip():
@@ -209,9 +282,20 @@ class Function(Node):
 
     async def start(self) -> None:
         try:
-            await self._run_hook(self.props.initialize, "initialize")
+            if self._js is not None:
+                await self._run_js_hook(self.props.initialize, "initialize", True)
+            else:
+                await self._run_hook(self.props.initialize, "initialize")
         except NodeError as exc:
             self.error(exc)
 
     async def close(self) -> None:
-        await self._run_hook(self.props.finalize, "finalize")
+        if self._js is None:
+            await self._run_hook(self.props.finalize, "finalize")
+            return
+        try:
+            await self._run_js_hook(self.props.finalize, "finalize", False)
+        except NodeError as exc:
+            self.error(exc)
+        finally:
+            self._js.close()
