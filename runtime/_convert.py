@@ -129,6 +129,34 @@ _Dumper.add_representer(str, _str)
 _Dumper.add_representer(list, _list)
 
 
+#: A YAML document's function bodies are Python unless it says otherwise (docs/nodes/function.md).
+_JS = {"functionLanguage": "javascript"}
+
+
+def for_yaml(data: Any) -> Any:
+    """Keep a JSON export's function bodies JavaScript once the document is YAML.
+
+    JSON exports default to JavaScript and YAML documents to Python, so a
+    converted export says `settings.functionLanguage: javascript` when it has
+    function nodes that do not name their language; `for_json` takes it back
+    out of a list-shaped export, so the round trip stays exact.
+    """
+    nodes = _nodes(data)
+    if not any(isinstance(n, dict) and n.get("type") == "function" and "language" not in n for n in nodes):
+        return data
+    if isinstance(data, list):
+        return {"settings": dict(_JS), "nodes": data}
+    settings = data.get("settings") if isinstance(data.get("settings"), dict) else {}
+    return data if "functionLanguage" in settings else {**data, "settings": {**settings, **_JS}}
+
+
+def for_json(data: Any) -> Any:
+    """The inverse of `for_yaml` for a list-shaped export: the settings it added go again."""
+    if isinstance(data, dict) and set(data) == {"settings", "nodes"} and data["settings"] == _JS:
+        return data["nodes"]
+    return data
+
+
 def to_yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
 

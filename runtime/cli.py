@@ -177,6 +177,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     source = Path(args.file)
     fmt = args.to or ("json" if source.suffix.lower() in (".yaml", ".yml") else "yaml")
     data = _convert.read(source)
+    data = _convert.for_yaml(data) if fmt == "yaml" else _convert.for_json(data)
     if args.strip_layout:
         data = _convert.strip_layout(data)
     try:

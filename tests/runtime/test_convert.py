@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runtime import _convert, cli
 from runtime.testing import build
@@ -93,3 +94,13 @@ def test_converted_yaml_builds_the_same_graph(tmp_path: Path) -> None:
     path = tmp_path / "e.yaml"
     path.write_text(_convert.to_yaml(_convert.read(source)), encoding="utf-8")
     assert set(build(_convert.read(path)).graph.nodes) == set(build(json.loads(source.read_text())).graph.nodes)
+
+
+def test_an_exports_javascript_function_bodies_stay_javascript_in_yaml(tmp_path: Path) -> None:
+    source = ROOT / "tests" / "nodes" / "core" / "fixtures" / "nodered-functions.json"
+    yaml_path, json_path = tmp_path / "f.yaml", tmp_path / "f.json"
+    assert cli.main(["convert", str(source), "-o", str(yaml_path)]) == 0
+    assert yaml.safe_load(yaml_path.read_text())["settings"] == {"functionLanguage": "javascript"}
+    assert cli.main(["validate", str(yaml_path)]) == 0, "the bodies compile as JavaScript, not as Python"
+    assert cli.main(["convert", str(yaml_path), "-o", str(json_path)]) == 0
+    assert json.loads(json_path.read_text()) == json.loads(source.read_text())
