@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import os
 import textwrap
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
@@ -67,10 +66,14 @@ class AttrDict(dict):  # type: ignore[type-arg]
 
 
 class _Env:
-    """`env.get("NAME")`, as in Node-RED."""
+    """`env.get("NAME")`, as in Node-RED: node, group, subflow instance, tab, global-config, then the process."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
 
     def get(self, name: str, default: Any = None) -> Any:
-        return os.environ.get(name, default)
+        value = self._node.env(name)
+        return default if value is None else value
 
 
 class _NodeAPI:
@@ -209,7 +212,7 @@ class Function(Node):
             return
         self._func = compile_body(self.props.func, f"{self.id}.func")
         self._api = _NodeAPI(self)
-        self._env = _Env()
+        self._env = _Env(self)
         self._timeout = self.props.timeout
         self._guard = interruptible(self._timeout, name="function")
         if inspect.iscoroutinefunction(self._func):

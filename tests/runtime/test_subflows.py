@@ -450,3 +450,19 @@ async def test_a_template_inside_a_subflow_reads_the_instances_env() -> None:
         await flow.inject("i1", {"payload": ""})
         [msg] = await flow.received("out")
     assert msg["payload"] == "hello instance one"
+
+
+@pytest.mark.parametrize("language", ["python", "javascript"])
+async def test_a_function_inside_a_subflow_reads_the_instances_env(language: str) -> None:
+    body = {"python": "msg.payload = env.get('WHO')\nreturn msg", "javascript": "msg.payload = env.get('WHO'); return msg;"}[language]
+    nodes = [
+        {"id": "sf", "type": "subflow", "name": "who", "in": [{"wires": [{"id": "f"}]}], "out": [{"wires": [{"id": "f", "port": 0}]}],
+         "env": [{"name": "WHO", "type": "str", "value": "default"}]},
+        {"id": "f", "type": "function", "z": "sf", "language": language, "func": body, "wires": [[]]},
+        {"id": "i1", "type": "subflow:sf", "env": [{"name": "WHO", "type": "str", "value": "instance one"}], "wires": [["out"]]},
+        {"id": "out", "type": "test-sink"},
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("i1", {"payload": ""})
+        [msg] = await flow.received("out")
+    assert msg["payload"] == "instance one"

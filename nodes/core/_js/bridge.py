@@ -16,7 +16,6 @@ calls it, `node.done()`; sends made meanwhile belong to that message.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import OrderedDict
 from importlib import resources
@@ -224,9 +223,7 @@ class JsBody:
         return self._guarded(self._env, name)  # type: ignore[no-any-return]
 
     def _env(self, name: str) -> str:
-        node = self.node
-        builtins = {"NR_NODE_ID": node.id, "NR_NODE_NAME": node.name, "NR_NODE_PATH": f"{node.z}/{node.id}" if node.z else node.id, "NR_FLOW_ID": node.z, "NR_GROUP_ID": node.g}
-        value = builtins[name] if name in builtins else os.environ.get(name)
+        value = self.node.env(name)
         return "" if value is None else self.codec.reply(value)
 
     def _py_timer(self, timer_id: int, delay: float, repeat: bool) -> None:
