@@ -40,6 +40,7 @@ Limits, inherent in the mechanism:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import signal
 import threading
 from collections.abc import Coroutine, Generator
@@ -76,8 +77,6 @@ _running: list[interruptible] = []
 _armed: float | None = None
 #: A shutdown interrupt being delivered to the outermost guard.
 _stop: str | None = None
-#: Whether `_on_alarm` is the SIGALRM handler (a flag: `signal.getsignal` costs a microsecond).
-_installed = False
 
 
 class interruptible:  # a context manager, named like contextlib.suppress
@@ -229,10 +228,11 @@ def _earliest() -> interruptible | None:
 
 
 def _arm(when: float) -> None:
-    global _armed, _installed
-    if not _installed:
+    global _armed
+    # Checked on every arm (about once per timeout period, not per call): anything that put another
+    # handler in place, the interpreter's own at exit included, would otherwise let SIGALRM end the process.
+    if signal.getsignal(signal.SIGALRM) is not _on_alarm:
         signal.signal(signal.SIGALRM, _on_alarm)
-        _installed = True
     _armed = when
     signal.setitimer(signal.ITIMER_REAL, max(when - monotonic(), 1e-4), _REFIRE)
 
@@ -242,6 +242,10 @@ def _disarm() -> None:
     _armed = None
     signal.setitimer(signal.ITIMER_REAL, 0)
 
+
+# A timer left armed past the last body (it re-fires until `_on_alarm` turns it off) must not outlive
+# the handler: at exit the interpreter puts SIGALRM's default back, which would end the process.
+atexit.register(_disarm)
 
 #: Frames in which an interrupt must not be raised: the guards' own bookkeeping.
 _OWN_CODE = frozenset(f.__code__ for f in (interruptible.__enter__, interruptible.__exit__, interrupt_running, _on_alarm, _earliest, _arm, _disarm))
