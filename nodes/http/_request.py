@@ -100,8 +100,14 @@ async def _multipart(request: web.Request, max_body: int) -> tuple[dict[str, Any
     return _collapse(fields), files
 
 
-async def read_body(request: web.Request, upload: bool, max_body: int) -> tuple[Any, list[dict[str, Any]] | None]:
-    """The parsed body and, for uploads, the files. Raises BadRequest, or aiohttp's 413 when over the limit."""
+async def read_body(request: web.Request, upload: bool, max_body: int, *, raw: bool = False) -> tuple[Any, list[dict[str, Any]] | None]:
+    """The parsed body and, for uploads, the files. Raises BadRequest, or aiohttp's 413 when over the limit.
+
+    `raw` (Node-RED's `skipBodyParsing`) keeps the bytes exactly as received, whatever the content
+    type: a signature over the body (webhooks) can only be checked against those bytes.
+    """
+    if raw:
+        return bytes(await request.read()), None
     has_type = "Content-Type" in request.headers
     content_type = request.content_type if has_type else ""
     if upload and content_type.startswith("multipart/"):

@@ -33,6 +33,7 @@ class HttpInProps(NodeProps):
     url: str = Field(description="path under httpNodeRoot, Express style: /users/:id, /files/*")
     method: Method = Field("get", description="get, post, put, delete or patch")
     upload: lenient.Bool = Field(False, description="parse multipart/form-data: files in msg.req.files")
+    skipBodyParsing: lenient.Bool = Field(False, description="keep the body as the bytes received (no JSON, form or multipart parsing), e.g. to check a webhook signature")
     swaggerDoc: str = Field("", description="(accepted; no Swagger document is served)")
     window: lenient.OptInt = Field(None, description="requests in flight before further ones get 503 (default: settings.httpNodeWindow, else 1000)")
 
@@ -98,7 +99,7 @@ class HttpIn(Node):
         body: Any = None
         if self.with_body:
             try:
-                body, files = await read_body(request, self.props.upload, http.max_body)
+                body, files = await read_body(request, self.props.upload, http.max_body, raw=self.props.skipBodyParsing)
             except web.HTTPRequestEntityTooLarge:
                 return web.Response(status=413, text="Payload Too Large\n")
             except BadRequest as exc:

@@ -72,6 +72,26 @@ async def test_invalid_json_is_a_400_and_no_message() -> None:
         assert flow.node("sink").messages == []
 
 
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{ "b": 1,\n  "a": [2] }', "application/json"),
+        (b"{nope", "application/json"),
+        (b"a=1&a=2", "application/x-www-form-urlencoded"),
+        ("grüße".encode(), "text/plain; charset=utf-8"),
+        (b"--x\r\n", "multipart/form-data; boundary=x"),
+    ],
+)
+async def test_skip_body_parsing_keeps_the_bytes_as_received(content: bytes, content_type: str) -> None:
+    async with run_flow(_echo_flow("post", skipBodyParsing=True, upload=True)) as flow, \
+            httpx2.AsyncClient(base_url=flow.runtime.http.url) as client:
+        response = await client.post("/echo", content=content, headers={"Content-Type": content_type})
+        [msg] = await flow.received("sink")
+    assert response.status_code == 200, response.text
+    assert msg["payload"] == content and msg["req"]["body"] == content
+    assert "files" not in msg["req"]
+
+
 async def test_upload_puts_files_in_msg_req_files_and_fields_in_the_body() -> None:
     async with run_flow(_echo_flow("post", upload=True)) as flow, httpx2.AsyncClient(base_url=flow.runtime.http.url) as client:
         response = await client.post("/echo", data={"title": "report"}, files={"doc": ("r.csv", b"a,b\n1,2\n", "text/csv")})
