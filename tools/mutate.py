@@ -72,6 +72,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python tools/mutate.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="source files, e.g. runtime/_routing.py (see --list)")
     parser.add_argument("--list", action="store_true", help="show the module -> tests map and exit")
+    parser.add_argument("--debug", action="store_true", help="mutmut's debug output: the pytest runs' own output")
+    parser.add_argument("--report", action="store_true", help="report the last run's results in mutants/ again, without running")
     parser.add_argument("--tests", nargs="+", metavar="PATH", help="test paths for a module that is not in the map")
     parser.add_argument("--jobs", type=int, default=4,
                         help="mutants tested at once (default 4: a worker mostly waits on the event loop's timers)")
@@ -81,12 +83,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     if not args.list and not args.modules:
         parser.error("name at least one module (or --list)")
     unknown = [m for m in args.modules if m not in TESTS]
-    if unknown and not args.tests:
+    if unknown and not args.tests and not args.report:
         parser.error(f"no tests mapped for {', '.join(unknown)}: add them to TESTS or pass --tests")
     return args
 
 
-def _configure(modules: list[str], tests: list[str], test_timeout: float) -> None:
+def _configure(modules: list[str], tests: list[str], test_timeout: float, debug: bool) -> None:
     """Narrow the pyproject.toml settings to this call: these modules, these tests, a per-test limit."""
     from mutmut.configuration import config
 
@@ -94,6 +96,7 @@ def _configure(modules: list[str], tests: list[str], test_timeout: float) -> Non
     cfg.only_mutate = list(modules)
     cfg.pytest_add_cli_args_test_selection = list(tests)
     cfg.pytest_add_cli_args = [*cfg.pytest_add_cli_args, f"--timeout={test_timeout:g}"]
+    cfg.debug = cfg.debug or debug
 
 
 def _run_mutmut(jobs: int) -> None:
@@ -137,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         for module, tests in TESTS.items():
             print(f"{module}\n    " + "\n    ".join(tests))
         return 0
+    if args.report:
+        os.chdir(ROOT)
+        _report(args.modules)
+        return 0
     tests = list(args.tests or dict.fromkeys(t for m in args.modules for t in TESTS[m]))
     missing = [t for t in tests if not (ROOT / t.partition("::")[0]).exists()]
     if missing:
@@ -148,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     # so every call starts from a fresh copy.
     shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     timeout = args.test_timeout or max(TEST_TIMEOUTS.get(m, TEST_TIMEOUT) for m in args.modules)
-    _configure(args.modules, tests, timeout)
+    _configure(args.modules, tests, timeout, args.debug)
     _run_mutmut(args.jobs)
     _report(args.modules)
     return 0
