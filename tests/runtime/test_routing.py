@@ -762,3 +762,36 @@ async def test_idle_waits_for_every_message_in_flight() -> None:
         gate.release()
         await flow.received("s", count=2)
         await asyncio.wait_for(idle, 5)
+
+
+async def test_a_held_back_source_resumes_once_half_its_window_is_free() -> None:
+    flow_nodes = [{"id": "src", "type": "test-source", "wires": [["slow"]]}, {"id": "slow", "type": "test-gate", "wires": [["s"]]}, sink("s")]
+    total = 12
+    async with run_flow(flow_nodes) as flow:
+        source, slow = flow.node("src"), flow.node("slow")
+        emitted = 0
+        completed: list[int] = []
+
+        def blocked() -> bool:
+            waiter = source._delivery.window_waiter
+            return waiter is not None and not waiter.done()
+
+        async def produce() -> None:
+            nonlocal emitted
+            for i in range(total):
+                await source.emit({"payload": i}, on_complete=lambda i=i: completed.append(i))
+                emitted += 1
+
+        producer = asyncio.create_task(produce())
+        await wait_until(lambda: emitted == Source.window and blocked(), what="the source held back")
+        slow.release()
+        await flow.received("s", count=1)
+        assert emitted == Source.window and blocked(), "3 of 4 outstanding: still held back"
+        slow.release()
+        await flow.received("s", count=2)
+        await wait_until(lambda: emitted == Source.window + 2 and blocked(), what="two more sent, then held back again")
+        slow.open()
+        await flow.received("s", count=total)
+        await producer
+        await wait_until(lambda: len(completed) == total, what="every message completed")
+    assert sorted(completed) == list(range(total))
