@@ -57,6 +57,7 @@ TESTS: dict[str, list[str]] = {
         "tests/nodes/mqtt/test_roundtrip.py",
         *(f"tests/nodes/mqtt/test_connection.py::{name}" for name in (
             "test_broker_absent_at_start_then_appears",
+            "test_wrong_password_gives_a_clear_status_and_no_crash",
             "test_mqtt5_properties_both_ways",
             "test_shared_subscription_splits_the_load",
             "test_dynamic_subscriptions_survive_a_broker_restart",

@@ -85,11 +85,14 @@ async def test_a_node_without_a_qos_subscribes_at_qos_2(broker) -> None:  # type
         assert await subscriptions(f) == [spec("q/t", qos=2)]
 
 
+NOT_A_TOPIC = "msg.topic must be a topic string, an object {topic, qos, ...} or a list of them"
+
+
 @pytest.mark.parametrize(("topic", "message"), [
-    (5, "msg.topic must be a topic string, an object {topic, qos, ...} or a list of them"),
-    ({"qos": 1}, "msg.topic must be a topic string"),
-    (["ok/t", None], "msg.topic must be a topic string"),
-    ("a/#/b", "invalid topic filter 'a/#/b'"),
+    (5, NOT_A_TOPIC),
+    ({"qos": 1}, NOT_A_TOPIC),
+    (["ok/t", None], NOT_A_TOPIC),
+    ("a/#/b", "invalid topic filter 'a/#/b': "),
     ({"topic": "t", "qos": "high"}, "invalid qos 'high'"),
     ({"topic": "t", "qos": None}, "invalid qos None"),
     ({"topic": "t", "datatype": "xml"}, "invalid datatype 'xml'"),
@@ -98,7 +101,8 @@ async def test_a_bad_subscribe_is_an_error_and_subscribes_nothing(broker, topic:
     async with run_flow(dynamic_flow(broker.port)) as f:
         await f.inject("in", {"action": "subscribe", "topic": topic})
         [err] = await f.received("errors", 1)
-        assert err["error"]["message"] == message or message in err["error"]["message"]
+        text = err["error"]["message"]
+        assert text.startswith(message) if message.endswith(": ") else text == message
         assert await subscriptions(f) == []
 
 
