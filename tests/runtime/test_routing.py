@@ -454,3 +454,344 @@ class Count(Node):
 
     def on_input(self, msg: Msg) -> None:
         self.count += 1
+
+
+# -- message ids ---------------------------------------------------------------------------
+
+
+@register("test-send-to")
+class SendTo(Node):
+    """Sends msg.send (a new msg) straight to the node named by msg.target, bypassing wires."""
+
+    def on_input(self, msg: Msg) -> None:
+        self.send_to(self.node_by_id(msg["target"]), msg["send"])
+
+
+async def test_every_delivered_msg_has_a_msgid_and_an_existing_one_is_kept() -> None:
+    flow_nodes = [
+        {"id": "one", "type": "test-ports", "wires": [["s-one"]]},
+        {"id": "two", "type": "test-ports", "wires": [["s-two-0"], ["s-two-1"]]},
+        {"id": "direct", "type": "test-send-to"},
+        sink("s-one"), sink("s-two-0"), sink("s-two-1"), sink("s-direct"),
+    ]
+    async with run_flow(flow_nodes) as flow:
+        await flow.inject("one", {"out": {"payload": "fresh"}})
+        await flow.inject("one", {"out": {"payload": "kept", "_msgid": "m-one"}})
+        await flow.inject("two", {"out": [{"payload": "fresh"}, {"payload": "kept", "_msgid": "m-two"}]})
+        await flow.inject("direct", {"target": "s-direct", "send": {"payload": "fresh"}})
+        await flow.inject("direct", {"target": "s-direct", "send": {"payload": "kept", "_msgid": "m-direct"}})
+        await flow.idle()
+    got = [m for s in ("s-one", "s-two-0", "s-two-1", "s-direct") for m in flow.node(s).messages]
+    assert len(got) == 6
+    for m in got:
+        if m["payload"] == "kept":
+            assert m["_msgid"] in ("m-one", "m-two", "m-direct")
+        else:
+            assert isinstance(m["_msgid"], str) and m["_msgid"] not in ("m-one", "m-two", "m-direct")
+    fresh_ids = [m["_msgid"] for m in got if m["payload"] == "fresh"]
+    assert len(set(fresh_ids)) == 3 and all(fresh_ids)
+
+
+# -- outputs, continued ----------------------------------------------------------------------
+
+
+async def test_none_entries_skip_a_port_or_a_msg_and_ports_without_wires_drop_theirs() -> None:
+    flow_nodes = [{"id": "p", "type": "test-ports", "wires": [["s0"], ["s1"]]}, sink("s0"), sink("s1"),
+                  {"id": "c", "type": "catch", "wires": [["caught"]]}, sink("caught")]
+    async with run_flow(flow_nodes) as flow:
+        await flow.inject("p", {"out": [None, [{"payload": 1}, None, {"payload": 2}], {"payload": "no wire"}]})
+        await flow.idle()
+    assert flow.node("s0").messages == []
+    assert [m["payload"] for m in flow.node("s1").messages] == [1, 2]
+    assert flow.node("caught").messages == [], "more outputs than wired ports is not an error"
+
+
+@pytest.mark.parametrize(("out", "message"), [
+    ("not a message", "a node's output must be a msg dict or a list per output port, not str"),
+    ([{"payload": 1}, ["text"]], "output port 1 got str; messages must be dicts"),
+])
+async def test_a_bad_output_error_says_what_was_wrong(out: Any, message: str) -> None:
+    flow_nodes = [{"id": "p", "type": "test-ports", "wires": [["s0"], ["s1"]]}, sink("s0"), sink("s1"),
+                  {"id": "c", "type": "catch", "wires": [["caught"]]}, sink("caught")]
+    async with run_flow(flow_nodes) as flow:
+        await flow.inject("p", {"out": out})
+        [caught] = await flow.received("caught")
+    assert caught["error"]["message"] == message
+
+
+# -- the run loop ----------------------------------------------------------------------------
+
+
+@register("test-countdown")
+class Countdown(Node):
+    """Sends msg back to itself (port 0) with n - 1 until n is 0, then on port 1."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.n = -1
+
+    def on_input(self, msg: Msg) -> Output:
+        self.n = msg["n"]
+        if msg["n"] == 0:
+            return [None, msg]
+        msg["n"] -= 1
+        return [msg, None]
+
+
+async def test_a_long_run_of_deliveries_lets_other_tasks_run_in_between() -> None:
+    total = 10_000
+    flow_nodes = [{"id": "cd", "type": "test-countdown", "wires": [["cd"], ["s"]]}, sink("s")]
+    async with run_flow(flow_nodes) as flow:
+        countdown = flow.node("cd")
+        seen: list[int] = []
+
+        async def watch() -> None:
+            while True:
+                seen.append(countdown.n)
+                await asyncio.sleep(0)
+
+        watcher = asyncio.create_task(watch())
+        await flow.inject("cd", {"n": total})
+        await flow.received("s", timeout=10)
+        watcher.cancel()
+    assert len({n for n in seen if 0 < n < total}) >= 3, "another task ran several times during the countdown"
+
+
+@register("test-timer-sender")
+class TimerSender(Node):
+    """Sends from timers: one set in start(), before any message has moved, and one per message."""
+
+    async def start(self) -> None:
+        self.call_later(0, self.send, {"payload": "from start"})
+
+    def on_input(self, msg: Msg) -> None:
+        self.call_later(0, self.send, {"payload": "from a timer"})
+
+
+async def test_a_node_can_send_from_a_timer_before_and_after_messages_moved() -> None:
+    flow_nodes = [{"id": "t", "type": "test-timer-sender", "wires": [["s"]]}, sink("s")]
+    async with run_flow(flow_nodes) as flow:
+        [first] = await flow.received("s")
+        await flow.inject("t", {"payload": "go"})
+        msgs = await flow.received("s", count=2)
+    assert first["payload"] == "from start"
+    assert msgs[1]["payload"] == "from a timer"
+
+
+@pytest.mark.parametrize(("limit", "sent"), [(3, False), (4, True)])
+async def test_the_message_tree_limit_counts_the_deliveries_a_fan_out_would_add(limit: int, sent: bool) -> None:
+    flow_nodes = {
+        "settings": {"messageTreeLimit": limit},
+        "nodes": [
+            {"id": "j", "type": "junction", "wires": [["a", "b", "c"]]},
+            {"id": "catch", "type": "catch", "wires": [["caught"]]},
+            sink("a"), sink("b"), sink("c"), sink("caught"),
+        ],
+    }
+    async with run_flow(flow_nodes) as flow:
+        await flow.inject("j", {"payload": 1})
+        await flow.idle()
+    received = [len(flow.node(s).messages) for s in ("a", "b", "c")]
+    caught = flow.node("caught").messages
+    if sent:
+        assert received == [1, 1, 1] and caught == []
+    else:
+        assert received == [0, 0, 0]
+        assert [m["error"]["message"] for m in caught] == [
+            "message not sent: its message tree already has 1 unfinished deliveries "
+            "(limit 3, setting messageTreeLimit); a loop that multiplies messages?"
+        ]
+
+
+# -- async handlers, continued ---------------------------------------------------------------
+
+
+@register("test-async-raise-any")
+class AsyncRaise(Node):
+    """The async twin of test-raise-any."""
+
+    async def on_input(self, msg: Msg) -> None:
+        raise {"bug": RuntimeError("handler bug"), "exit": SystemExit(3), "interrupt": KeyboardInterrupt()}[msg["raise"]]
+
+
+@pytest.mark.parametrize("node_type", ["test-raise-any", "test-async-raise-any"])
+async def test_the_error_for_a_handler_raising_says_what_it_raised(node_type: str) -> None:
+    flow_nodes = [{"id": "boom", "type": node_type}, {"id": "catch", "type": "catch", "wires": [["caught"]]}, sink("caught")]
+    async with run_flow(flow_nodes) as flow:
+        for raised in ("bug", "exit", "interrupt"):
+            await flow.inject("boom", {"raise": raised})
+        caught = await flow.received("caught", count=3)
+    assert [m["error"]["message"] for m in caught] == ["RuntimeError: handler bug", "SystemExit raised", "KeyboardInterrupt raised"]
+
+
+async def test_an_async_node_stays_one_at_a_time_after_it_went_idle() -> None:
+    flow_nodes = [{"id": "g", "type": "test-gate", "wires": [["s"]]}, sink("s")]
+    async with run_flow(flow_nodes) as flow:
+        gate = flow.node("g")
+        for round_ in range(3):
+            for i in range(2):
+                await flow.inject("g", {"payload": (round_, i)})
+            await wait_until(lambda: gate.inside == 1, what="a message inside")
+            gate.release(2)
+            await flow.received("s", count=2 * (round_ + 1))
+    assert gate.max_inside == 1
+
+
+async def test_a_complete_node_hears_of_messages_an_async_node_finished() -> None:
+    flow_nodes = [
+        {"id": "g", "type": "test-gate", "wires": [["s"]]},
+        {"id": "done", "type": "complete", "scope": ["g"], "wires": [["completed"]]},
+        sink("s"), sink("completed"),
+    ]
+    async with run_flow(flow_nodes) as flow:
+        flow.node("g").open()
+        await flow.inject("g", {"payload": "through", "_msgid": "m1"})
+        [completed] = await flow.received("completed")
+    assert (completed["payload"], completed["_msgid"]) == ("through", "m1")
+
+
+@register("test-maybe-hold")
+class MaybeHold(Node):
+    """Holds a message whose `hold` is true and finishes it at once; passes the others by."""
+
+    def on_input(self, msg: Msg) -> None:
+        if msg.get("hold"):
+            self.hold(msg).done()
+
+
+async def test_a_msg_object_held_once_completes_normally_when_it_comes_back_unheld() -> None:
+    flow_nodes = [{"id": "h", "type": "test-maybe-hold"},
+                  {"id": "done", "type": "complete", "scope": ["h"], "wires": [["completed"]]}, sink("completed")]
+    async with run_flow(flow_nodes) as flow:
+        msg = {"payload": 1, "hold": True}
+        await flow.inject("h", msg)
+        await flow.received("completed", count=1)
+        msg["hold"] = False
+        await flow.inject("h", msg)
+        completed = await flow.received("completed", count=2)
+    assert [m["hold"] for m in completed] == [True, False], "complete nodes get a copy of each"
+
+
+# -- completion, continued -------------------------------------------------------------------
+
+
+@register("test-async-sender")
+class AsyncSender(Node):
+    """An async node that sends "early" on port 1 with node.send, then returns msg on port 0."""
+
+    async def on_input(self, msg: Msg) -> Msg:
+        self.send([None, {"payload": "early"}])
+        return msg
+
+
+async def test_on_complete_waits_for_messages_an_async_handler_sent_with_node_send() -> None:
+    flow_nodes = [
+        {"id": "src", "type": "test-source", "wires": [["fn"]]},
+        {"id": "fn", "type": "test-async-sender", "wires": [["direct"], ["gate"]]},
+        {"id": "gate", "type": "test-gate", "wires": [["s"]]},
+        sink("direct"), sink("s"),
+    ]
+    async with run_flow(flow_nodes) as flow:
+        completed: list[str] = []
+        await flow.node("src").emit({"payload": "late"}, on_complete=lambda: completed.append("done"))
+        await flow.received("direct")
+        gate = flow.node("gate")
+        await wait_until(lambda: gate.inside == 1, what="the early message in the gate")
+        assert completed == [], "the message node.send sent is not finished yet"
+        gate.release()
+        await wait_until(lambda: completed == ["done"], what="completion")
+
+
+@register("test-late-sender")
+class LateSender(Node):
+    """An async node that passes msg on and, from a task it spawned, sends once more when `go` is set."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.go = asyncio.Event()
+
+    async def on_input(self, msg: Msg) -> Msg:
+        self.spawn(self._later())
+        return msg
+
+    async def _later(self) -> None:
+        await self.go.wait()
+        self.send({"payload": "later"})
+
+
+async def test_a_send_after_the_message_finished_does_not_reopen_it() -> None:
+    flow_nodes = [{"id": "src", "type": "test-source", "wires": [["late"]]}, {"id": "late", "type": "test-late-sender", "wires": [["s"]]}, sink("s")]
+    async with run_flow(flow_nodes) as flow:
+        completed: list[str] = []
+        await flow.node("src").emit({"payload": "first"}, on_complete=lambda: completed.append("done"))
+        await wait_until(lambda: completed == ["done"], what="completion")
+        flow.node("late").go.set()
+        msgs = await flow.received("s", count=2)
+        await flow.idle()
+    assert [m["payload"] for m in msgs] == ["first", "later"]
+    assert completed == ["done"], "on_complete fires once"
+
+
+async def test_a_failing_completion_callback_is_logged_and_routing_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    flow_nodes = [{"id": "src", "type": "test-source", "wires": [["s"]]}, sink("s")]
+
+    def broken() -> None:
+        raise RuntimeError("callback bug")
+
+    async with run_flow(flow_nodes) as flow:
+        source = flow.node("src")
+        await source.emit({"payload": 1}, on_complete=broken)
+        await source.emit({"payload": 2})
+        msgs = await flow.received("s", count=2)
+    assert [m["payload"] for m in msgs] == [1, 2]
+    [record] = [r for r in caplog.records if r.name == "flowwire.routing"]
+    assert record.getMessage() == f"completion callback of {source!r} failed"
+    assert record.exc_info is not None and "callback bug" in str(record.exc_info[1])
+
+
+async def test_idle_waits_for_every_message_in_flight() -> None:
+    flow_nodes = [{"id": "g", "type": "test-gate", "wires": [["s"]]}, sink("s")]
+    async with run_flow(flow_nodes) as flow:
+        gate = flow.node("g")
+        await flow.inject("g", {"payload": 1})
+        await flow.inject("g", {"payload": 2})
+        idle = asyncio.create_task(flow.runtime.wait_idle())
+        gate.release()
+        await flow.received("s")
+        assert not idle.done(), "one message is still in the gate"
+        gate.release()
+        await flow.received("s", count=2)
+        await asyncio.wait_for(idle, 5)
+
+
+async def test_a_held_back_source_resumes_once_half_its_window_is_free() -> None:
+    flow_nodes = [{"id": "src", "type": "test-source", "wires": [["slow"]]}, {"id": "slow", "type": "test-gate", "wires": [["s"]]}, sink("s")]
+    total = 12
+    async with run_flow(flow_nodes) as flow:
+        source, slow = flow.node("src"), flow.node("slow")
+        emitted = 0
+        completed: list[int] = []
+
+        def blocked() -> bool:
+            waiter = source._delivery.window_waiter
+            return waiter is not None and not waiter.done()
+
+        async def produce() -> None:
+            nonlocal emitted
+            for i in range(total):
+                await source.emit({"payload": i}, on_complete=lambda i=i: completed.append(i))
+                emitted += 1
+
+        producer = asyncio.create_task(produce())
+        await wait_until(lambda: emitted == Source.window and blocked(), what="the source held back")
+        slow.release()
+        await flow.received("s", count=1)
+        assert emitted == Source.window and blocked(), "3 of 4 outstanding: still held back"
+        slow.release()
+        await flow.received("s", count=2)
+        await wait_until(lambda: emitted == Source.window + 2 and blocked(), what="two more sent, then held back again")
+        slow.open()
+        await flow.received("s", count=total)
+        await producer
+        await wait_until(lambda: len(completed) == total, what="every message completed")
+    assert sorted(completed) == list(range(total))
