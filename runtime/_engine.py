@@ -152,10 +152,11 @@ class Runtime:
 
     async def _start_http(self) -> None:
         """Listen once every node has started, if a node added a route or a setting asks for the server."""
-        from . import _admin, _monitor
-
         if self.http.running or not self.http.needed:
             return
+        # Imported only now: aiohttp is a quarter of a cold start, and most flows serve no HTTP.
+        from . import _admin, _monitor
+
         _monitor.install(self)
         _admin.install(self)
         await self.http.start()

@@ -21,19 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from _nodered_capture import assert_same_per_branch, lines, run_until
 
 from runtime import cli
 
-ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPORT = FIXTURES / "nodered-everyday.json"
 EXPECTED = FIXTURES / "nodered-everyday.expected.jsonl"
@@ -41,49 +35,15 @@ EXPECTED = FIXTURES / "nodered-everyday.expected.jsonl"
 TIMED = {"trigger", "delay"}
 
 
-def _lines(path: Path) -> list[str]:
-    # Not splitlines(): JSON text keeps U+2028 unescaped inside strings.
-    return path.read_text(encoding="utf-8").split("\n")[:-1] if path.exists() else []
-
-
-def _by_branch(lines: list[str]) -> dict[str, list[str]]:
-    groups: dict[str, list[str]] = defaultdict(list)
-    for line in lines:
-        label = json.loads(line)["branch"]
-        family = label.split("/")[0]
-        groups[label if family in TIMED else family].append(line)
-    return dict(groups)
-
-
-def _run_until(count: int, capture: Path, timeout: float = 10.0) -> list[str]:
-    """Run the export with `flowwire run` until `count` lines are captured, then stop it and return them all."""
-    env = {**os.environ, "CAPTURE_FILE": str(capture), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "run", str(EXPORT)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + timeout
-        while len(_lines(capture)) < count and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            _, stderr = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, stderr = proc.communicate()
-    lines = _lines(capture)
-    assert len(lines) >= count, f"captured {len(lines)} of {count} messages; flowwire stderr:\n{stderr.decode()[-3000:]}"
-    return lines
+def _branch(line: str) -> str:
+    label = json.loads(line)["branch"]
+    family = label.split("/")[0]
+    return label if family in TIMED else family
 
 
 def test_flowwire_emits_what_node_red_emitted(tmp_path: Path) -> None:
-    expected = _lines(EXPECTED)
-    got = _run_until(len(expected), tmp_path / "capture.jsonl")
-    assert len(got) == len(expected), "flowwire emitted more messages than Node-RED"
-    want, have = _by_branch(expected), _by_branch(got)
-    assert have.keys() == want.keys()
-    for branch in want:
-        assert have[branch] == want[branch], f"branch {branch!r} differs from Node-RED"
+    expected = lines(EXPECTED)
+    assert_same_per_branch(expected, run_until(EXPORT, len(expected), tmp_path / "capture.jsonl", timeout=10), _branch)
 
 
 def test_the_export_validates_without_warnings(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

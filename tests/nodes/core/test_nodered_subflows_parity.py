@@ -26,70 +26,32 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from _nodered_capture import assert_same_per_branch, lines, run_until
 
 from runtime import cli
 
-ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPORT = FIXTURES / "nodered-subflows.json"
 EXPECTED = FIXTURES / "nodered-subflows.expected.jsonl"
 
 
-def _lines(path: Path) -> list[str]:
-    return path.read_text(encoding="utf-8").split("\n")[:-1] if path.exists() else []
-
-
-def _by_branch(lines: list[str]) -> dict[tuple[str, str], list[str]]:
+def _branch(line: str) -> tuple[str, str]:
     """Per branch and instance: the three instances run side by side, so only their own order is Node-RED's contract."""
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for line in lines:
-        record = json.loads(line)
-        groups[(record["branch"], str(record["msg"].get("topic")))].append(line)
-    return dict(groups)
-
-
-def _run_until(count: int, capture: Path, timeout: float = 15.0) -> list[str]:
-    env = {**os.environ, "CAPTURE_FILE": str(capture), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "run", str(EXPORT)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + timeout
-        while len(_lines(capture)) < count and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            _, stderr = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, stderr = proc.communicate()
-    lines = _lines(capture)
-    assert len(lines) >= count, f"captured {len(lines)} of {count} messages; flowwire stderr:\n{stderr.decode()[-3000:]}"
-    return lines
+    record = json.loads(line)
+    return record["branch"], str(record["msg"].get("topic"))
 
 
 def test_flowwire_emits_what_node_red_emitted(tmp_path: Path) -> None:
-    expected = _lines(EXPECTED)
-    got = _run_until(len(expected), tmp_path / "capture.jsonl")
-    assert len(got) == len(expected), "flowwire emitted more messages than Node-RED"
-    want, have = _by_branch(expected), _by_branch(got)
-    assert have.keys() == want.keys()
-    for branch in want:
-        assert have[branch] == want[branch], f"branch {branch!r} differs from Node-RED"
+    expected = lines(EXPECTED)
+    assert_same_per_branch(expected, run_until(EXPORT, len(expected), tmp_path / "capture.jsonl"), _branch)
 
 
 def test_the_recording_covers_what_the_fixture_is_for() -> None:
     """Guards the fixture itself: each instance's env, both catch levels and the nested status all appear."""
-    records = [json.loads(line) for line in _lines(EXPECTED)]
+    records = [json.loads(line) for line in lines(EXPECTED)]
     branches = {r["branch"] for r in records}
     assert branches == {f"{i}/{k}" for i in "ABC" for k in ("out", "caught", "status")} | {"parent-catch"}
     outs = {r["msg"]["topic"]: r["msg"] for r in records if r["branch"].endswith("/out")}

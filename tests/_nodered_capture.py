@@ -1,0 +1,58 @@
+"""Running a Node-RED export under `flowwire run` and comparing its captures with Node-RED's.
+
+The parity fixtures end every branch in a capture that appends one JSON line
+per message to the file named by `CAPTURE_FILE`; the recorded
+`*.expected.jsonl` is what real Node-RED 4.1.15 wrote for the same export.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Hashable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lines(path: Path) -> list[str]:
+    # Not splitlines(): JSON text keeps U+2028 unescaped inside strings.
+    return path.read_text(encoding="utf-8").split("\n")[:-1] if path.exists() else []
+
+
+def run_until(export: Path, count: int, capture: Path, timeout: float = 15.0) -> list[str]:
+    """Run the export until `count` lines are captured, stop it with SIGTERM (it must exit 0), and return every line it wrote."""
+    env = {**os.environ, "CAPTURE_FILE": str(capture), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "run", str(export)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while len(lines(capture)) < count and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        try:
+            _, stderr = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, stderr = proc.communicate()
+    got = lines(capture)
+    assert len(got) >= count, f"captured {len(got)} of {count} messages; flowwire stderr:\n{stderr.decode()[-3000:]}"
+    assert proc.returncode == 0, f"flowwire did not stop cleanly on SIGTERM:\n{stderr.decode()[-3000:]}"
+    return got
+
+
+def assert_same_per_branch(expected: list[str], got: list[str], branch: Callable[[str], Hashable]) -> None:
+    """Same lines, in the same order within each branch (branches run side by side, so only their own order counts)."""
+    assert len(got) == len(expected), "flowwire emitted more messages than Node-RED"
+    want: dict[Hashable, list[str]] = {}
+    have: dict[Hashable, list[str]] = {}
+    for source, groups in ((expected, want), (got, have)):
+        for line in source:
+            groups.setdefault(branch(line), []).append(line)
+    assert have.keys() == want.keys()
+    for key in want:
+        assert have[key] == want[key], f"branch {key!r} differs from Node-RED"
