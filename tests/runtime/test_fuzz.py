@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +80,14 @@ def _validate(path: Path) -> int:
 
 
 @pytest.fixture(autouse=True)
-def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+def _quiet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Thousands of located problems need not be logged; the level goes back for the tests after these."""
     monkeypatch.setattr(cli._logging, "configure", lambda *a, **k: None)
-    logging.getLogger("flowwire").setLevel(logging.CRITICAL)
+    logger = logging.getLogger("flowwire")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
 
 
 @FUZZ

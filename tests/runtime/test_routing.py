@@ -7,6 +7,7 @@ See docs/messages.md; each section there has its test here.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from typing import Any, ClassVar
 
@@ -738,6 +739,7 @@ async def test_a_failing_completion_callback_is_logged_and_routing_goes_on(caplo
     def broken() -> None:
         raise RuntimeError("callback bug")
 
+    caplog.set_level(logging.ERROR, logger="flowwire.routing")
     async with run_flow(flow_nodes) as flow:
         source = flow.node("src")
         await source.emit({"payload": 1}, on_complete=broken)
