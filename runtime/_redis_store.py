@@ -309,6 +309,10 @@ class RedisStore:
             self._mirror.setdefault(scope, {})[key] = text
 
     def _wrote(self, scope: str, key: str, seq: int, text: str) -> None:
+        if seq <= self._seq:
+            # The reply came after the channel had already applied this write and maybe later ones
+            # (they travel on different connections): writing it now would move the mirror back.
+            return
         self._own[(scope, key)] = seq
         self._set_mirror(scope, key, text)
 
