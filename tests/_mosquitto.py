@@ -12,14 +12,14 @@ on 127.0.0.1. TLS material comes from `make_certs` (openssl CLI, or the
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from _processes import terminate
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -158,14 +158,7 @@ class Mosquitto:
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (Mosquitto saves its persistence file on the way out), SIGKILL if it hangs."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        terminate(proc, timeout)
 
     def restart(self) -> None:
         self.stop()

@@ -11,14 +11,13 @@ use so that a restart keeps what was written before it.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 from pathlib import Path
 
 from _mosquitto import Certs, _poll_until, free_port
+from _processes import terminate
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -68,14 +67,7 @@ class RedisServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+        terminate(proc, timeout)
 
     def log(self) -> str:
         try:

@@ -7,11 +7,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from _processes import flowwire_run, terminate
 
 from runtime.testing import run_flow, wait_until
 
@@ -52,22 +52,8 @@ async def test_broker_restart_in_the_middle_of_10000_qos1_messages(broker_factor
     assert unique_ids(sink) == set(range(N))  # 0 lost (QoS 1: duplicates are allowed)
 
 
-def _runtime(flow: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "run", str(flow), "--log-level", "info"],
-        cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL, stderr=open(log, "ab"),
-    )
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(5)
+    terminate(proc, 20)
 
 
 def _subscribed(broker, client_id: str, topic: str) -> bool:  # type: ignore[no-untyped-def]
@@ -113,7 +99,7 @@ async def test_sigkilled_runtime_loses_nothing_in_at_least_once_mode(broker_fact
     flow.write_text(ALO_FLOW)
     env = {"MQTT_PORT": str(broker.port), "CLIENT_ID": "kill-relay", "IN_TOPIC": "kill/in", "OUT_TOPIC": "kill/out", "RUNTIME": "r"}
     log = tmp_path / "runtime.log"
-    proc = _runtime(flow, env, log)
+    proc = flowwire_run(flow, env, log)
     try:
         await wait_until(lambda: _subscribed(broker, "kill-relay", "kill/in"), 20, "the runtime subscribing")
         source = peers(broker.port, client_id="kill-source")
@@ -124,7 +110,7 @@ async def test_sigkilled_runtime_loses_nothing_in_at_least_once_mode(broker_fact
         proc.wait(5)
         before = len(unique_ids(sink))
         assert before < N, "the runtime was killed too late to prove anything"
-        proc = _runtime(flow, env, log)
+        proc = flowwire_run(flow, env, log)
         await wait_until(lambda: _all_through(sink), 60, f"all {N} distinct messages after the restart")
     finally:
         _stop(proc)
@@ -165,7 +151,7 @@ async def test_messages_held_inside_the_flow_when_sigkilled_arrive_after_a_resta
     env = {"MQTT_PORT": str(broker.port), "CLIENT_ID": "held-relay", "IN_TOPIC": "held/in", "OUT_TOPIC": "held/out", "RUNTIME": "r"}
     log = tmp_path / "runtime.log"
     n = 50
-    proc = _runtime(flow, {**env, "HOLD_S": "3600"}, log)
+    proc = flowwire_run(flow, {**env, "HOLD_S": "3600"}, log)
     try:
         await wait_until(lambda: _subscribed(broker, "held-relay", "held/in"), 20, "the runtime subscribing")
         source = peers(broker.port, client_id="held-source")
@@ -179,7 +165,7 @@ async def test_messages_held_inside_the_flow_when_sigkilled_arrive_after_a_resta
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(5)
         assert sink.messages == [], "nothing got through the hour-long delay before the kill"
-        proc = _runtime(flow, {**env, "HOLD_S": "0"}, log)
+        proc = flowwire_run(flow, {**env, "HOLD_S": "0"}, log)
         await wait_until(lambda: len(unique_ids(sink)) >= n, 30, f"all {n} messages after the restart")
     finally:
         _stop(proc)
@@ -199,7 +185,7 @@ async def test_two_runtimes_on_a_shared_subscription_handle_each_message_once(br
         for k in range(2):
             env = {"MQTT_PORT": str(broker.port), "CLIENT_ID": f"share-{k}", "IN_TOPIC": "$share/g/two/in",
                    "OUT_TOPIC": "two/out", "RUNTIME": f"rt{k}"}
-            procs.append(_runtime(flow, env, tmp_path / f"rt{k}.log"))
+            procs.append(flowwire_run(flow, env, tmp_path / f"rt{k}.log"))
         for k in range(2):
             await wait_until(lambda k=k: _subscribed(broker, f"share-{k}", "$share/g/two/in"), 20, f"runtime {k} subscribing")
         source = peers(broker.port)

@@ -15,7 +15,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import pytest
 import redis
 from _mosquitto import Mosquitto, _poll_until
 from _mqtt_peer import Peer
+from _processes import flowwire_run, terminate
 from _redis import RedisServer
 
 from runtime.testing import run_flow, wait_until
@@ -65,21 +65,8 @@ def server(tmp_path: Path) -> Iterator[RedisServer]:
         yield srv
 
 
-def _start(flow: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "run", str(flow), "--log-level", "info"],
-        cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=open(log, "ab"),
-    )
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    terminate(proc, 30)
 
 
 class Pair:
@@ -96,7 +83,7 @@ class Pair:
 
     def start(self, k: int) -> None:
         env = {**self.env, "CLIENT_ID": f"{self.prefix}-{k}"}
-        proc = _start(self.flow, env, self.tmp / f"{self.prefix}-{k}.log")
+        proc = flowwire_run(self.flow, env, self.tmp / f"{self.prefix}-{k}.log")
         if k < len(self.procs):
             self.procs[k] = proc
         else:
