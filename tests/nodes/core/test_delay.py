@@ -12,8 +12,9 @@ import logging
 from typing import Any
 
 import pytest
+from _clock import inject_at, now, offsets, payloads
 
-from runtime.testing import Flow, run_flow
+from runtime.testing import run_flow
 
 pytestmark = pytest.mark.looptime
 
@@ -31,33 +32,13 @@ def delay_flow(outputs: int = 1, settings: dict[str, Any] | None = None, **props
     return {"settings": settings, "nodes": nodes} if settings else nodes
 
 
-def payloads(msgs: list[dict[str, Any]]) -> list[Any]:
-    return [m.get("payload") for m in msgs]
-
-
-def now() -> float:
-    return asyncio.get_running_loop().time()
-
-
-def offsets(flow: Flow, sink_id: str, start: float) -> list[float]:
-    """When each message reached the sink, in seconds after `start` (loop clock)."""
-    return [t - start for t in flow.sink(sink_id).times]
-
-
-async def inject_at(flow: Flow, start: float, schedule: list[tuple[float, dict[str, Any]]]) -> None:
-    """Deliver each message to the delay node at its offset (seconds after `start`, loop clock)."""
-    for at, msg in schedule:
-        await asyncio.sleep(max(0.0, start + at - now()))
-        await flow.inject("d", msg)
-
-
 # -- delays -------------------------------------------------------------------------------
 
 
 async def test_fixed_delay_sends_each_message_exactly_its_delay_after_it_arrived() -> None:
     async with run_flow(delay_flow(pauseType="delay", timeout=50, timeoutUnits="milliseconds")) as flow:
         start = now()
-        await inject_at(flow, start, [(0, {"payload": 0}), (0.010, {"payload": 1}), (0.025, {"payload": 2})])
+        await inject_at(flow, "d", start, [(0, {"payload": 0}), (0.010, {"payload": 1}), (0.025, {"payload": 2})])
         assert flow.sink("out").messages == []  # not yet: delayed
         assert payloads(await flow.received("out", 3)) == [0, 1, 2]
         assert offsets(flow, "out", start) == pytest.approx([0.050, 0.060, 0.075], abs=TOLERANCE)
@@ -107,7 +88,7 @@ async def test_reset_drops_everything_pending_including_itself() -> None:
         await flow.inject("d", {"payload": 3, "reset": True})
         await flow.idle(timeout=1)
         assert flow.runtime.in_flight == 0
-        await inject_at(flow, start, [(1, {"payload": "after"})])  # a later message gets its own full delay
+        await inject_at(flow, "d", start, [(1, {"payload": "after"})])  # a later message gets its own full delay
         assert payloads(await flow.received("out", 1, timeout=20)) == ["after"]
         assert offsets(flow, "out", start) == pytest.approx([11], abs=TOLERANCE)
 
@@ -117,7 +98,7 @@ async def test_flush_sends_pending_now_and_a_bare_flush_is_not_sent() -> None:
         start = now()
         for n in range(3):
             await flow.inject("d", {"payload": n})
-        await inject_at(flow, start, [(1, {"flush": 2})])
+        await inject_at(flow, "d", start, [(1, {"flush": 2})])
         assert payloads(await flow.received("out", 2, exact=False)) == [0, 1]
         await flow.settle()
         assert len(flow.sink("out").messages) == 2, "flush 2 sends the first two only"
@@ -142,7 +123,7 @@ async def test_rate_limit_sends_the_first_at_once_then_one_per_interval() -> Non
         assert payloads(await flow.received("out", 5)) == [0, 1, 2, 3, 4]
         assert offsets(flow, "out", start) == pytest.approx([0, 0.05, 0.10, 0.15, 0.20], abs=TOLERANCE)
         # The tick at 250 ms found the queue empty: the next message goes at once, the one after a tick later.
-        await inject_at(flow, start, [(0.3, {"payload": 5}), (0.31, {"payload": 6})])
+        await inject_at(flow, "d", start, [(0.3, {"payload": 5}), (0.31, {"payload": 6})])
         assert payloads(await flow.received("out", 7)) == [0, 1, 2, 3, 4, 5, 6]
         assert offsets(flow, "out", start)[5:] == pytest.approx([0.30, 0.35], abs=TOLERANCE)
 
@@ -164,7 +145,7 @@ async def test_rate_limit_drop_sends_only_messages_an_interval_apart() -> None:
     # 20 per second: a message is sent when more than 50 ms passed since the last one sent.
     async with run_flow(delay_flow(pauseType="rate", rate=20, rateUnits="second", drop=True)) as flow:
         start = now()
-        await inject_at(flow, start, DROP_SCHEDULE)
+        await inject_at(flow, "d", start, DROP_SCHEDULE)
         assert payloads(await flow.received("out", 3)) == [0, 60, 130]
         assert offsets(flow, "out", start) == pytest.approx([0, 0.06, 0.13], abs=TOLERANCE), "sent at once, never queued"
         assert flow.sink("dropped").messages == []
@@ -173,7 +154,7 @@ async def test_rate_limit_drop_sends_only_messages_an_interval_apart() -> None:
 async def test_rate_limit_drop_to_second_output() -> None:
     async with run_flow(delay_flow(outputs=2, pauseType="rate", rate=20, rateUnits="second", drop=True)) as flow:
         start = now()
-        await inject_at(flow, start, DROP_SCHEDULE)
+        await inject_at(flow, "d", start, DROP_SCHEDULE)
         assert payloads(await flow.received("out", 3)) == [0, 60, 130]
         assert payloads(await flow.received("dropped", 4)) == [20, 40, 80, 100]
         assert offsets(flow, "dropped", start) == pytest.approx([0.02, 0.04, 0.08, 0.10], abs=TOLERANCE)
@@ -196,7 +177,7 @@ async def test_rate_limit_reset_empties_the_queue() -> None:
         await flow.inject("d", {"reset": True})
         await flow.idle(timeout=1)
         assert payloads(flow.sink("out").messages) == [0]
-        await inject_at(flow, start, [(1, {"payload": "after"}), (1, {"payload": "paced"})])  # the limit starts afresh
+        await inject_at(flow, "d", start, [(1, {"payload": "after"}), (1, {"payload": "paced"})])  # the limit starts afresh
         assert payloads(await flow.received("out", 3, timeout=120)) == [0, "after", "paced"]
         assert offsets(flow, "out", start) == pytest.approx([0, 1, 61], abs=TOLERANCE)
 
@@ -206,7 +187,7 @@ async def test_rate_limit_flush_releases_queued_messages_and_keeps_the_rest_pace
         start = now()
         for n in range(4):
             await flow.inject("d", {"payload": n})
-        await inject_at(flow, start, [(10, {"flush": 2})])
+        await inject_at(flow, "d", start, [(10, {"flush": 2})])
         assert payloads(await flow.received("out", 3, exact=False)) == [0, 1, 2]
         await flow.settle()
         assert len(flow.sink("out").messages) == 3, "flush 2 releases two"
@@ -253,7 +234,7 @@ async def test_per_topic_queue_keeps_the_latest_per_topic_and_sends_one_per_inte
         assert payloads(await flow.received("out", 3)) == ["a3", "b1", "c1"]
         assert offsets(flow, "out", start) == pytest.approx([0.05, 0.10, 0.15], abs=TOLERANCE)
         # The interval keeps ticking while the queue is empty: a message waits for the next tick.
-        await inject_at(flow, start, [(0.17, {"topic": "d", "payload": "d1"})])
+        await inject_at(flow, "d", start, [(0.17, {"topic": "d", "payload": "d1"})])
         assert payloads(await flow.received("out", 4)) == ["a3", "b1", "c1", "d1"]
         assert offsets(flow, "out", start)[3] == pytest.approx(0.20, abs=TOLERANCE)
 
@@ -264,7 +245,7 @@ async def test_per_topic_timed_sends_all_topics_each_interval() -> None:
         for topic, n in [("a", 1), ("b", 1), ("a", 2)]:
             await flow.inject("d", {"topic": topic, "payload": f"{topic}{n}"})
         assert payloads(await flow.received("out", 2)) == ["a2", "b1"]
-        await inject_at(flow, start, [(0.04, {"topic": "c", "payload": "c1"})])
+        await inject_at(flow, "d", start, [(0.04, {"topic": "c", "payload": "c1"})])
         assert payloads(await flow.received("out", 3)) == ["a2", "b1", "c1"]
         assert offsets(flow, "out", start) == pytest.approx([0.03, 0.03, 0.06], abs=TOLERANCE)
 
@@ -273,7 +254,7 @@ async def test_per_topic_replaced_messages_go_to_second_output_at_once() -> None
     async with run_flow(delay_flow(outputs=2, pauseType="queue", rate=1, nbRateUnits=0.03, rateUnits="second")) as flow:
         start = now()
         await flow.inject("d", {"topic": "a", "payload": 1})
-        await inject_at(flow, start, [(0.01, {"topic": "a", "payload": 2})])
+        await inject_at(flow, "d", start, [(0.01, {"topic": "a", "payload": 2})])
         assert payloads(flow.sink("dropped").messages) == [1]
         assert payloads(await flow.received("out")) == [2]
         assert offsets(flow, "dropped", start) == pytest.approx([0.01], abs=TOLERANCE)
@@ -292,7 +273,7 @@ async def test_per_topic_flush_and_reset() -> None:
         start = now()
         for topic in "abc":
             await flow.inject("d", {"topic": topic, "payload": topic})
-        await inject_at(flow, start, [(1, {"flush": 1})])
+        await inject_at(flow, "d", start, [(1, {"flush": 1})])
         assert payloads(await flow.received("out", 1, exact=False)) == ["a"]
         assert offsets(flow, "out", start) == pytest.approx([1], abs=TOLERANCE)
         await flow.inject("d", {"reset": True})

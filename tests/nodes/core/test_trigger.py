@@ -11,9 +11,10 @@ import asyncio
 from typing import Any
 
 import pytest
+from _clock import inject_at, now, offsets, payloads
 
 from runtime import FlowError
-from runtime.testing import Flow, build, run_flow, wait_until
+from runtime.testing import build, run_flow, wait_until
 
 pytestmark = pytest.mark.looptime
 
@@ -29,26 +30,6 @@ def trigger_flow(outputs: int = 1, **props: Any) -> list[dict[str, Any]]:
     ]
 
 
-def payloads(msgs: list[dict[str, Any]]) -> list[Any]:
-    return [m.get("payload") for m in msgs]
-
-
-def now() -> float:
-    return asyncio.get_running_loop().time()
-
-
-def offsets(flow: Flow, sink_id: str, start: float) -> list[float]:
-    """When each message reached the sink, in seconds after `start` (loop clock)."""
-    return [t - start for t in flow.sink(sink_id).times]
-
-
-async def inject_at(flow: Flow, start: float, schedule: list[tuple[float, dict[str, Any]]]) -> None:
-    """Deliver each message to the trigger at its offset (seconds after `start`, loop clock)."""
-    for at, msg in schedule:
-        await asyncio.sleep(max(0.0, start + at - now()))
-        await flow.inject("t", msg)
-
-
 async def test_defaults_send_1_at_once_then_0_after_the_duration() -> None:
     async with run_flow(trigger_flow()) as flow:
         start = now()
@@ -62,7 +43,7 @@ async def test_defaults_send_1_at_once_then_0_after_the_duration() -> None:
 async def test_messages_while_triggered_are_ignored_without_extend() -> None:
     async with run_flow(trigger_flow(op1="a", op2="b", op2type="payl", duration="100")) as flow:
         start = now()
-        await inject_at(flow, start, [(n * 0.01, {"payload": n, "topic": f"t{n}"}) for n in range(4)])
+        await inject_at(flow, "t", start, [(n * 0.01, {"payload": n, "topic": f"t{n}"}) for n in range(4)])
         msgs = await flow.received("out", 2)
         assert payloads(msgs) == ["a", 3]  # second payload: the latest payload (payl)
         assert msgs[1]["topic"] == "t3"  # ...as the whole latest message, as Node-RED 4 sends it
@@ -72,7 +53,7 @@ async def test_messages_while_triggered_are_ignored_without_extend() -> None:
 async def test_extend_restarts_the_wait_and_builds_the_second_from_the_latest() -> None:
     async with run_flow(trigger_flow(op1="a", op2="b", extend="true", duration="100")) as flow:
         start = now()
-        await inject_at(flow, start, [(0, {"payload": 0, "topic": "first"}), (0.05, {"payload": 1, "topic": "middle"}), (0.12, {"payload": 2, "topic": "latest"})])
+        await inject_at(flow, "t", start, [(0, {"payload": 0, "topic": "first"}), (0.05, {"payload": 1, "topic": "middle"}), (0.12, {"payload": 2, "topic": "latest"})])
         msgs = await flow.received("out", 2)
         assert payloads(msgs) == ["a", "b"]
         assert msgs[1]["topic"] == "latest"
@@ -82,11 +63,11 @@ async def test_extend_restarts_the_wait_and_builds_the_second_from_the_latest() 
 async def test_reset_by_msg_reset_cancels_the_second_message() -> None:
     async with run_flow(trigger_flow(op1="a", op2="b", duration="1", units="s")) as flow:
         start = now()
-        await inject_at(flow, start, [(0, {"payload": 1}), (0.5, {"reset": True})])
+        await inject_at(flow, "t", start, [(0, {"payload": 1}), (0.5, {"reset": True})])
         await asyncio.sleep(5)  # five durations of loop time
         assert payloads(flow.sink("out").messages) == ["a"]
         assert flow.runtime.in_flight == 0, "the reset released the held message"
-        await inject_at(flow, start, [(6, {"payload": 2})])  # armed again after the reset
+        await inject_at(flow, "t", start, [(6, {"payload": 2})])  # armed again after the reset
         assert payloads(await flow.received("out", 3, timeout=10)) == ["a", "a", "b"]
         assert offsets(flow, "out", start) == pytest.approx([0, 6, 7], abs=TOLERANCE)
 
@@ -94,7 +75,7 @@ async def test_reset_by_msg_reset_cancels_the_second_message() -> None:
 async def test_reset_by_payload_value() -> None:
     async with run_flow(trigger_flow(op1="a", op2="b", duration="1", units="s", reset="stop")) as flow:
         start = now()
-        await inject_at(flow, start, [(0, {"payload": 1}), (0.5, {"payload": "stop"})])
+        await inject_at(flow, "t", start, [(0, {"payload": 1}), (0.5, {"payload": "stop"})])
         await asyncio.sleep(5)
         assert payloads(flow.sink("out").messages) == ["a"]
 
@@ -102,7 +83,7 @@ async def test_reset_by_payload_value() -> None:
 async def test_by_topic_keeps_a_trigger_per_topic() -> None:
     async with run_flow(trigger_flow(op1="", op1type="pay", op2="", op2type="payl", bytopic="topic", duration="100")) as flow:
         start = now()
-        await inject_at(flow, start, [(0, {"topic": "a", "payload": "a1"}), (0.03, {"topic": "b", "payload": "b1"}), (0.06, {"topic": "a", "payload": "a2"})])
+        await inject_at(flow, "t", start, [(0, {"topic": "a", "payload": "a1"}), (0.03, {"topic": "b", "payload": "b1"}), (0.06, {"topic": "a", "payload": "a2"})])
         msgs = await flow.received("out", 4)
         assert [(m["topic"], m["payload"]) for m in msgs] == [("a", "a1"), ("b", "b1"), ("a", "a2"), ("b", "b1")]
         assert offsets(flow, "out", start) == pytest.approx([0, 0.03, 0.10, 0.13], abs=TOLERANCE)
@@ -111,7 +92,7 @@ async def test_by_topic_keeps_a_trigger_per_topic() -> None:
 async def test_reset_of_one_topic_leaves_the_others() -> None:
     async with run_flow(trigger_flow(op1="on", op2="off", bytopic="topic", duration="100")) as flow:
         start = now()
-        await inject_at(flow, start, [(0, {"topic": "a"}), (0, {"topic": "b"}), (0.05, {"topic": "a", "reset": True})])
+        await inject_at(flow, "t", start, [(0, {"topic": "a"}), (0, {"topic": "b"}), (0.05, {"topic": "a", "reset": True})])
         msgs = await flow.received("out", 3)
         assert [(m["topic"], m["payload"]) for m in msgs] == [("a", "on"), ("b", "on"), ("b", "off")]
         assert offsets(flow, "out", start) == pytest.approx([0, 0, 0.10], abs=TOLERANCE)
@@ -135,7 +116,7 @@ RESEND = {"op1": "tick", "op2": "", "op2type": "nul", "duration": "-10"}
 async def test_negative_duration_resends_every_interval_until_reset(reset: dict[str, Any]) -> None:
     async with run_flow(trigger_flow(reset="stop", **RESEND)) as flow:
         start = now()
-        await inject_at(flow, start, [(0, {"payload": 1}), (0.055, reset)])
+        await inject_at(flow, "t", start, [(0, {"payload": 1}), (0.055, reset)])
         assert offsets(flow, "out", start) == pytest.approx([0, 0.01, 0.02, 0.03, 0.04, 0.05], abs=TOLERANCE)
         assert payloads(flow.sink("out").messages) == ["tick"] * 6
         await asyncio.sleep(1)  # a hundred intervals of loop time
@@ -146,7 +127,7 @@ async def test_negative_duration_resends_every_interval_until_reset(reset: dict[
 async def test_a_message_during_resend_sends_at_once_and_restarts_the_interval() -> None:
     async with run_flow(trigger_flow(**RESEND)) as flow:
         start = now()
-        await inject_at(flow, start, [(0, {"payload": 1}), (0.025, {"payload": 2}), (0.05, {"reset": True})])
+        await inject_at(flow, "t", start, [(0, {"payload": 1}), (0.025, {"payload": 2}), (0.05, {"reset": True})])
         assert offsets(flow, "out", start) == pytest.approx([0, 0.01, 0.02, 0.025, 0.035, 0.045], abs=TOLERANCE)
         await asyncio.sleep(1)
         assert len(flow.sink("out").messages) == 6, "one resend timer, not two"
