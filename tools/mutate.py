@@ -103,7 +103,7 @@ def _configure(modules: list[str], tests: list[str], test_timeout: float, debug:
     cfg = config()
     cfg.only_mutate = list(modules)
     cfg.pytest_add_cli_args_test_selection = list(tests)
-    cfg.pytest_add_cli_args = [*cfg.pytest_add_cli_args, f"--timeout={test_timeout:g}"]
+    cfg.pytest_add_cli_args = [*cfg.pytest_add_cli_args, f"--timeout={test_timeout:g}", "-n", "0"]
     cfg.debug = cfg.debug or debug
 
 

@@ -338,10 +338,13 @@ async def test_node_done_finishes_the_message() -> None:
 
 async def test_body_calling_node_done_is_held_until_it_does() -> None:
     code = "context.set('pending', true); if (msg.payload === 'finish') { node.done(); } return msg;"
-    async with run_flow(function(code)) as flow:
+    async with run_flow(function(code, settings={"drainTimeout": 0.1})) as flow:
         await flow.inject("f", {"payload": "hold"})
         await flow.received("out0")
         assert flow.runtime.in_flight == 1, "no node.done() for this one yet"
+        await flow.inject("f", {"payload": "finish"})
+        await flow.received("out0", 2)
+        assert flow.runtime.in_flight == 1, "the finished message is complete, the held one is not"
 
 
 async def test_promise_then_runs() -> None:
