@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flowwire.context")
 
+#: Node-RED's prefix for a key in the enclosing flow's context (repeatable: `$parent.$parent.x`).
+PARENT = "$parent"
+
 class Context:
     """What `context`, `flow` and `global` are inside a node: Node-RED's get/set/keys, and more.
 
@@ -42,9 +45,21 @@ class Context:
     only a whole value can be updated atomically.
     """
 
-    def __init__(self, scope: str, contexts: Contexts) -> None:
+    def __init__(self, scope: str, contexts: Contexts, parent: Context | None = None) -> None:
         self._scope = scope
         self._contexts = contexts
+        #: Node-RED's `$parent`: a subflow instance's flow context has the context of the flow it sits in,
+        #: a tab's flow context has the global context, node and global contexts have none.
+        self.parent = parent
+
+    def _follow(self, key: str, store: str | None) -> tuple[Context | None, str, str | None]:
+        """Where a `$parent.`-prefixed key lives: the context that many levels up (None past the top) and the rest."""
+        inline, rest = split_store(key)
+        ctx: Context | None = self
+        while ctx is not None and (rest == PARENT or rest.startswith(PARENT + ".")):
+            ctx = ctx.parent
+            rest = rest[len(PARENT) + 1 :]
+        return (ctx if rest else None), rest, store or inline
 
     def _store(self, store: str | None, key: str) -> tuple[Store, str]:
         inline, key = split_store(key)
@@ -58,12 +73,22 @@ class Context:
         return backend, str(keys[0])
 
     def get(self, key: str, store: str | None = None) -> Any:
+        if PARENT in key:
+            ctx, key, store = self._follow(key, store)
+            if ctx is not self:
+                return None if ctx is None else ctx.get(key, store)
         backend, key = self._store(store, key)
         keys = parse_path(key)
         value = backend.get(self._scope, str(keys[0]))
         return get_path(value, keys[1:]) if len(keys) > 1 else value
 
     def set(self, key: str, value: Any = None, store: str | None = None) -> None:
+        if PARENT in key:
+            ctx, key, store = self._follow(key, store)
+            if ctx is not self:
+                if ctx is not None:
+                    ctx.set(key, value, store)
+                return
         backend, key = self._store(store, key)
         keys = parse_path(key)
         head = str(keys[0])
@@ -93,12 +118,22 @@ class Context:
         return backend.compare_and_set(self._scope, key, expected, new)
 
     async def aget(self, key: str, store: str | None = None) -> Any:
+        if PARENT in key:
+            ctx, key, store = self._follow(key, store)
+            if ctx is not self:
+                return None if ctx is None else await ctx.aget(key, store)
         backend, key = self._store(store, key)
         keys = parse_path(key)
         value = await backend.aget(self._scope, str(keys[0]))
         return get_path(value, keys[1:]) if len(keys) > 1 else value
 
     async def aset(self, key: str, value: Any = None, store: str | None = None) -> None:
+        if PARENT in key:
+            ctx, key, store = self._follow(key, store)
+            if ctx is not self:
+                if ctx is not None:
+                    await ctx.aset(key, value, store)
+                return
         backend, key = self._store(store, key)
         keys = parse_path(key)
         head = str(keys[0])
@@ -198,22 +233,29 @@ class Contexts:
         """Each store name and whether it can answer now."""
         return {name: store.healthy for name, store in self._stores.items()}
 
-    def _context(self, scope: str) -> Context:
+    def _context(self, scope: str, parent: Context | None = None) -> Context:
         ctx = self._cache.get(scope)
         if ctx is None:
-            ctx = self._cache[scope] = Context(scope, self)
+            ctx = self._cache[scope] = Context(scope, self, parent)
         return ctx
 
     def node(self, node: Node) -> Context:
         return self._context(f"node-{node.id}")
 
     def flow(self, node: Node) -> Context:
-        return self._context(f"flow-{node.z or 'default'}")
+        ctx = self._cache.get(f"flow-{node.z or 'default'}")
+        if ctx is not None:
+            return ctx
+        holder = node.node_by_id(node.z) if node.z else None
+        inside_instance = holder is not None and getattr(holder, "subflow_instance", False)
+        return self._context(f"flow-{node.z or 'default'}", self.flow(holder) if inside_instance else self.global_())
 
     def global_(self) -> Context:
         return self._context("global")
 
     async def open(self) -> None:
+        # A deploy may move a subflow instance to another tab, which changes its flow context's `$parent`.
+        self._cache.clear()
         for store in {id(s): s for s in self._stores.values()}.values():
             await store.open()
         self._opened = True

@@ -229,6 +229,14 @@ def _bin_value(text: Any) -> bytes:
 
 def _context_getter(scope: str, key: str) -> Getter:
     store, name = split_store(key)
+    if name == "$parent" or name.startswith("$parent."):
+        # The context walks `$parent.` levels itself; the path after them is parsed there.
+        def get_up(msg: dict[str, Any], node: Node | None) -> Any:
+            if node is None:
+                raise PathError(f"{scope} context needs a node")
+            return (node.flow_context if scope == "flow" else node.global_context).get(name, store=store)
+
+        return get_up
     keys = parse_path(name)
     head, rest = keys[0], keys[1:]
 

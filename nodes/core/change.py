@@ -76,6 +76,17 @@ def _compile(rule: ChangeRule) -> Apply:
 
         return move
     value: Getter = compile_value(rule.to, rule.tot)
+    if rule.t == "set" and rule.tot in ("flow", "global"):
+        # A context holds no None, so None is a missing key: Node-RED sets `undefined`, which its
+        # setMessageProperty turns into a delete, so the target goes rather than becoming null.
+        def set_from_context(msg: Msg, node: Node) -> None:
+            found = value(msg, node)
+            if found is None:
+                remove(msg, node)
+            else:
+                put(msg, node, found)
+
+        return set_from_context
     if rule.t == "set":
         if rule.pt == "msg" and rule.tot != "msg":
             setter = compile_setter(rule.p)

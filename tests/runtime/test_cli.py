@@ -228,7 +228,7 @@ async def _signal_twice(fw: Any) -> int:
     fw.send(signal.SIGTERM)
     await fw.wait_for(lambda: any("SIGTERM received" in line for line in fw.stderr), "the first signal to be handled")
     fw.send(signal.SIGTERM)
-    return await fw.finish(timeout=5)
+    return await fw.finish()
 
 
 async def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:

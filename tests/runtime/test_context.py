@@ -57,6 +57,44 @@ async def test_nested_paths_and_deleting_by_setting_none() -> None:
         assert ctx.keys() == []
 
 
+SUBFLOW_ON_TAB = [
+    {"id": "t", "type": "tab"},
+    {"id": "sf", "type": "subflow", "name": "S", "in": [], "out": []},
+    {"id": "inner", "type": "junction", "z": "sf"},
+    {"id": "i1", "type": "subflow:sf", "z": "t"},
+    {"id": "on_tab", "type": "junction", "z": "t"},
+]
+
+
+async def test_parent_keys_reach_the_tab_from_a_subflow_and_global_from_a_tab(tmp_path: Path) -> None:
+    async with run_flow(with_settings(SUBFLOW_ON_TAB, **FILE_STORE), base_dir=tmp_path) as flow:
+        inner, on_tab = flow.node("i1-inner").flow_context, flow.node("on_tab").flow_context
+        inner.set("$parent.from_inner", 1)
+        on_tab.set("from_tab", 2)
+        on_tab.set("$parent.to_global", 3)
+        assert on_tab.get("from_inner") == 1 and inner.get("from_inner") is None, "written one level up, not here"
+        assert inner.get("$parent.from_tab") == 2
+        assert inner.get("$parent.$parent.to_global") == 3 == flow.node("on_tab").global_context.get("to_global")
+        inner.set("$parent.#:(file)::x", 9)
+        inner.set("#:(file)::$parent.y", 8)
+        assert (on_tab.get("x", "file"), on_tab.get("y", "file"), on_tab.get("x")) == (9, 8, None), "the store goes with the key either way"
+        assert (await inner.aget("$parent.from_tab"), await inner.aget("$parent.$parent.$parent.to_global")) == (2, None)
+        await inner.aset("$parent.from_inner", None)
+        assert on_tab.get("from_inner") is None
+
+
+async def test_a_parent_key_past_the_top_or_without_a_name_is_missing_and_never_written() -> None:
+    async with run_flow(SUBFLOW_ON_TAB) as flow:
+        node = flow.node("on_tab")
+        node.context.set("$parent.n", 1)
+        node.flow_context.set("$parent.$parent.g", 1)
+        node.flow_context.set("$parent", 1)
+        assert node.global_context.keys() == [] and node.flow_context.keys() == [] and node.context.keys() == []
+        assert node.context.get("$parent.n") is None and node.global_context.get("$parent.anything") is None
+        node.flow_context.set("$parents", 5)
+        assert node.flow_context.get("$parents") == 5, "only the exact prefix means the parent"
+
+
 async def test_store_names_inline_and_as_an_argument(tmp_path: Path) -> None:
     async with run_flow(with_settings([{"id": "a", "type": "junction"}], **FILE_STORE), base_dir=tmp_path) as flow:
         ctx = flow.node("a").global_context

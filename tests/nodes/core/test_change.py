@@ -59,6 +59,17 @@ async def test_set_from_context_env_and_date(monkeypatch: pytest.MonkeyPatch) ->
     assert before <= out["stamp"] <= int(time.time() * 1000)
 
 
+async def test_set_from_a_missing_context_value_removes_the_target_as_node_red_does() -> None:
+    rules = [
+        {"t": "set", "p": "payload", "to": "never_set", "tot": "flow"},
+        {"t": "set", "p": "topic", "to": "limits.absent", "tot": "global"},
+        {"t": "set", "p": "kept", "pt": "flow", "to": "nowhere", "tot": "global"},
+    ]
+    out, node = await apply(rules, {"payload": 1, "topic": "t", "other": 2}, setup={"global.limits": {"max": 1}, "flow.kept": "old"})
+    assert out == {"_msgid": out["_msgid"], "other": 2}, "not null: Node-RED's undefined deletes the property"
+    assert node.flow_context.get("kept") is None
+
+
 async def test_set_creates_missing_parents_and_writes_to_context() -> None:
     rules = [
         {"t": "set", "p": "payload.reading.value", "to": "7", "tot": "num"},
