@@ -72,7 +72,7 @@ log = logging.getLogger("flowwire.nodes.mqtt")
 
 #: Callback a deferred publish calls when it is over: None = delivered, a string = why it failed/was dropped.
 DoneCallback = Callable[[str | None], None]
-#: Seconds a redelivered message may wait for a subscription, and how many may wait (see `_park_unrouted`).
+#: Seconds a redelivered message may wait for a subscription by default, and how many may wait (see `_park_unrouted`).
 UNROUTED_GRACE = 5.0
 UNROUTED_LIMIT = 10_000
 
@@ -164,6 +164,8 @@ class BrokerSettings:
     max_inflight: int = 1000
     #: bytes of incoming PUBLISHes parked while a subscriber is paused before the socket stops being read
     park_limit: int = PARK_LIMIT
+    #: seconds a message the persistent session redelivers may wait for a subscription (see `_park_unrouted`)
+    redelivery_wait: float = UNROUTED_GRACE
     user_properties: dict[str, str] = field(default_factory=dict)
     transport: str = "tcp"
     #: False: stay disconnected until `connect()` (Node-RED's autoConnect)
@@ -624,20 +626,20 @@ class BrokerConnection:
         On a persistent session the broker resends unacknowledged messages
         right after CONNACK, before the `mqtt in` nodes of a freshly started
         flow have subscribed; acknowledging them then would lose them. They wait
-        `UNROUTED_GRACE` seconds for a subscription; after that nothing wants
+        `redelivery_wait` seconds for a subscription; after that nothing wants
         them (a filter removed from the flow), and they are acknowledged and
         dropped, with a warning, so they cannot fill the broker's window forever.
         """
         self._unrouted.append(message)
         if self._unrouted_timer is None and self._loop is not None:
-            self._unrouted_timer = self._loop.call_later(UNROUTED_GRACE, self._drop_unrouted)
+            self._unrouted_timer = self._loop.call_later(self.settings.redelivery_wait, self._drop_unrouted)
 
     def _drop_unrouted(self) -> None:
         self._unrouted_timer = None
         parked, self._unrouted = self._unrouted, deque()
         if parked:
-            self.log.warning("%d message(s) of the persistent session matched no subscription within %.0f s; acknowledged and dropped",
-                             len(parked), UNROUTED_GRACE)
+            self.log.warning("%d message(s) of the persistent session matched no subscription within %g s; acknowledged and dropped",
+                             len(parked), self.settings.redelivery_wait)
         for message in parked:
             self._client.ack(message.mid, message.qos)
 

@@ -21,7 +21,7 @@ from runtime.secrets import redact
 
 from ._client import PARK_LIMIT
 from ._codec import OptQos, user_properties
-from ._connection import BrokerConnection, BrokerSettings, Message, TLSSettings
+from ._connection import UNROUTED_GRACE, BrokerConnection, BrokerSettings, Message, TLSSettings
 from ._embedded import EmbeddedBroker
 from .tls import TlsConfig
 
@@ -69,6 +69,9 @@ class BrokerProps(NodeProps):
     receiveMaximum: lenient.OptInt = Field(1000, description="v5: unacknowledged QoS>=1 messages the broker may send us")
     maxInflight: lenient.OptInt = Field(1000, description="our QoS>=1 publishes in flight before paho queues them")
     parkLimit: lenient.OptInt = Field(PARK_LIMIT, description="bytes of received messages parked while an mqtt in is paused before the socket stops being read")
+    redeliveryWait: lenient.OptFloat = Field(
+        UNROUTED_GRACE, ge=0, description="persistent session: seconds a redelivered message waits for its subscription before it is acknowledged and dropped"
+    )
 
 
 def _message(topic: str, payload: str, qos: int | None, retain: bool) -> Message | None:
@@ -132,6 +135,7 @@ def settings_from(props: BrokerProps, tls_node: Any | None = None) -> BrokerSett
         receive_maximum=props.receiveMaximum,
         max_inflight=props.maxInflight or 1000,
         park_limit=props.parkLimit or PARK_LIMIT,
+        redelivery_wait=UNROUTED_GRACE if props.redeliveryWait is None else props.redeliveryWait,
         user_properties=user_properties(props.userProps) or {},
         auto_connect=props.autoConnect,
     )
