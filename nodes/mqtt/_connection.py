@@ -235,6 +235,8 @@ class BrokerConnection:
         #: QoS >= 1 messages of a persistent session that arrived before any subscription wanted them.
         self._unrouted: deque[mqtt.MQTTMessage] = deque()
         self._unrouted_timer: asyncio.TimerHandle | None = None
+        #: Redeliveries acknowledged unseen because `UNROUTED_LIMIT` were already waiting; told with the next drop.
+        self._unrouted_overflow = 0
         self._backlog: deque[tuple[str, bytes, int, bool, Properties | None, DoneCallback | None]] = deque()
         self._pending: dict[int, DoneCallback] = {}
         self._listeners: list[Callable[[str, str], None]] = []
@@ -609,6 +611,8 @@ class BrokerConnection:
             if qos and not self.settings.clean_session and len(self._unrouted) < UNROUTED_LIMIT:
                 self._park_unrouted(message)
             elif qos:
+                if not self.settings.clean_session:
+                    self._unrouted_overflow += 1
                 client.ack(message.mid, qos)
             return
         ack = Ack(self, message.mid, qos, self._gen, len(subs)) if qos else None
@@ -637,14 +641,20 @@ class BrokerConnection:
     def _drop_unrouted(self) -> None:
         self._unrouted_timer = None
         parked, self._unrouted = self._unrouted, deque()
+        overflow, self._unrouted_overflow = self._unrouted_overflow, 0
         if parked:
-            self.log.warning("%d message(s) of the persistent session matched no subscription within %g s; acknowledged and dropped",
-                             len(parked), self.settings.redelivery_wait)
+            self.log.warning("%d message(s) of the persistent session matched no subscription within %g s; acknowledged and dropped%s",
+                             len(parked), self.settings.redelivery_wait,
+                             f" (and {overflow} more at once: {UNROUTED_LIMIT} were already waiting)" if overflow else "")
         for message in parked:
             self._client.ack(message.mid, message.qos)
 
     def _reroute_unrouted(self) -> None:
         parked, self._unrouted = self._unrouted, deque()
+        if self._unrouted_overflow:
+            self.log.warning("%d message(s) the persistent session resent before the flow subscribed were acknowledged and dropped: %d were already waiting",
+                             self._unrouted_overflow, UNROUTED_LIMIT)
+            self._unrouted_overflow = 0
         for message in parked:
             self._on_message(self._client, None, message)
 
