@@ -227,6 +227,12 @@ def _bin_value(text: Any) -> bytes:
     raise PathError("a bin value is a JSON array of bytes or a string")
 
 
+def _iso_now() -> str:
+    """JavaScript's `new Date().toISOString()`: UTC, milliseconds, from one reading of the clock."""
+    millis = int(time.time() * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis // 1000)) + f".{millis % 1000:03d}Z"
+
+
 def _context_getter(scope: str, key: str) -> Getter:
     store, name = split_store(key)
     if name == "$parent" or name.startswith("$parent."):
@@ -284,7 +290,7 @@ def compile_value(value: Any, value_type: str | None) -> Getter:
     elif vt == "date":
         fmt = str(value or "")
         if fmt == "iso":
-            return lambda msg, node: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+            return lambda msg, node: _iso_now()
         return lambda msg, node: int(time.time() * 1000)
     elif vt == "env":
         name = str(value or "")

@@ -292,6 +292,12 @@ def test_an_iso_date_is_utc_whatever_the_local_time_zone(monkeypatch: pytest.Mon
     assert int(before * 1000) / 1000 <= stamp <= after
 
 
+def test_an_iso_date_takes_seconds_and_milliseconds_from_one_reading_of_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two readings straddling a second would give a time up to a second off (…:20.000 read as …:20.999 or :21 as :20)."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.9995)
+    assert compile_value("iso", "date")({}, None) == "2023-11-14T22:13:20.999Z"
+
+
 def test_a_jsonata_value_is_evaluated_against_the_message() -> None:
     getter = compile_value("payload * 2", "jsonata")
     assert getter({"payload": 3}, None) == 6
