@@ -245,21 +245,22 @@
     // Python sends small top-level values with the message and leaves the big ones (objects, long
     // strings, bytes, Python objects) behind. Each of those is an accessor here that asks Python for its
     // value on first read and then becomes an ordinary data property, in the same place in key order.
-    // On the way out (dump), a key still untouched goes back as a marker {"__fw_l__": [sid, key, copy]}
-    // and Python puts its original value there, so a key no body reads never crosses. Why accessors and
-    // not a Proxy: a Proxy pays a trap on every access for the whole call, an accessor only on the first;
-    // and a Python call costs about as much as parsing a tiny JSON text (~2 µs), so one per key read is
-    // cheap next to converting a 10 KB value both ways (~500 µs).
-    // What a body can tell: Object.getPrototypeOf(msg) is not Object.prototype, `"toJSON" in msg` is
-    // true (lazyProto's toJSON answers a function only while dump runs, undefined to the body), and
-    // getOwnPropertyDescriptor shows get/set until the first read.
+    // On the way out, dump's JSON.stringify reads an untouched key like any other, and while dump runs
+    // its accessor answers a marker {"__fw_l__": [sid, key, copy]} instead: Python puts the original value
+    // there, so a key no body reads never crosses. Why accessors and not a Proxy: a Proxy pays a trap on
+    // every access for the whole call, an accessor only on the first; a Python call costs about as much
+    // as parsing a tiny JSON text (~2 µs), so one per key read is cheap next to converting a 10 KB value
+    // both ways (~500 µs); and answering the marker from the accessor costs dump nothing, where a
+    // toJSON that rebuilt the object cost ~7 µs a message (measured). What a body can tell: until the
+    // first read, Object.getOwnPropertyDescriptor shows get/set, and a toJSON method of the body's own
+    // that reads an untouched key while the message is being sent sees the marker.
     const LAZY = Symbol("lazy");
     const getters = new Map();
     function accessor(name) {
         let d = getters.get(name);
         if (d === undefined) {
             d = {
-                get() { return load(this, name); },
+                get() { return marshalling ? marker(this, name) : load(this, name); },
                 set(value) { keep(this, name, value); },
                 enumerable: true, configurable: true,
             };
@@ -285,31 +286,19 @@
         keep(obj, name, value);
         return value;
     }
+    function marker(obj, name) {
+        const lz = obj[LAZY];
+        if (lz.values !== null && lz.values.has(name)) return lz.values.get(name);
+        sawSpecial = true;
+        return { __fw_l__: [lz.src.sid, name, lz.copy ? 1 : 0] };
+    }
     function untouched(obj, name, lz) {
         const d = getters.get(name);
         return d !== undefined && Object.getOwnPropertyDescriptor(obj, name).get === d.get && !(lz.values !== null && lz.values.has(name));
     }
     function isLazy(v) { return Object.hasOwn(v, LAZY); }
-    function lazyJSON() {
-        if (!isLazy(this)) return this;
-        const lz = this[LAZY];
-        const out = Object.create(null);
-        for (const k of Object.keys(this)) {
-            if (untouched(this, k, lz)) { out[k] = { __fw_l__: [lz.src.sid, k, lz.copy ? 1 : 0] }; sawSpecial = true; }
-            else out[k] = this[k];
-        }
-        return out;
-    }
-    const lazyProto = Object.create(Object.prototype, {
-        toJSON: {
-            get() { return marshalling ? lazyJSON : undefined; },  // a body's own JSON.stringify(msg) reads every key
-            set(value) { Object.defineProperty(this, "toJSON", { value, writable: true, enumerable: true, configurable: true }); },
-            configurable: true,
-        },
-    });
     function makeLazy(msg, names, sid) {
         const src = { sid };
-        Object.setPrototypeOf(msg, lazyProto);
         Object.defineProperty(msg, LAZY, { value: { src, copy: false, values: null } });
         for (const name of names) Object.defineProperty(msg, name, accessor(name));
         watch(src, sid);
@@ -329,7 +318,7 @@
     }
     function cloneLazy(v) {
         const lz = v[LAZY];
-        const out = Object.create(lazyProto);
+        const out = {};
         Object.defineProperty(out, LAZY, { value: { src: lz.src, copy: true, values: null } });
         for (const k of Object.keys(v)) {
             if (untouched(v, k, lz)) Object.defineProperty(out, k, accessor(k));
