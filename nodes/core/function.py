@@ -247,7 +247,8 @@ class Function(Node):
             with self._guard:
                 return self._js.run(msg)  # type: ignore[no-any-return]
         except Exception as exc:
-            self._js.fail_stopped(exc)  # an earlier message's continuation may have been the one stopped
+            if self._js.last_call in self._js.fail_stopped(exc):
+                return None  # stopped after an await: its hold reported the failure with the msg
             raise
 
     def run_js(self, function: Any, *args: Any) -> None:

@@ -218,15 +218,8 @@ class JsBody:
         pending = reply[1] == "P"
         if pending or reply[2] == "H":
             self.open[call_id] = (self.node.hold(msg), msg)
-        try:
-            if self._jobs or pending:
-                self.engine.pump()
-        except BaseException:
-            # Stopped after an await: the failure leaves on_input; the hold must not outlive it.
-            entry = self.open.pop(call_id, None)
-            if entry is not None:
-                entry[0].done()
-            raise
+        if self._jobs or pending:
+            self.engine.pump()  # stopped there: Function.on_input hands the failure to fail_stopped
         if pending:
             return None
         return _ports(self.codec.decode(reply[1] + reply[3:]))
@@ -357,24 +350,29 @@ class JsBody:
 
         self._guarded(finish)
 
-    def fail_stopped(self, error: Exception) -> bool:
-        """After JavaScript was stopped midway: fail the held messages whose code it was running.
+    def fail_stopped(self, error: Exception) -> set[int]:
+        """After JavaScript was stopped midway: fail the held messages whose code it was running; answers their call ids.
 
         The stopped code's `finally` blocks and promise handlers never run,
-        so without this its message would stay held until close. The
-        message on_input is handling now is left to on_input's own error.
-        Answers whether a held message took the error.
+        so without this its message would stay held until close. The hold
+        reports the error (catch gets the message) and ends it, and complete
+        nodes are not told, as for any failed message.
         """
+        failed: set[int] = set()
         if not self.engine.stopped:
-            return False
+            return failed
         self.engine.stopped = False
-        found = False
-        for call_id in filter(None, self.engine.call(self._stopped).split(",")):
-            entry = self.open.pop(int(call_id), None)
+        for text in filter(None, self.engine.call(self._stopped).split(",")):
+            entry = self.open.pop(int(text), None)
             if entry is not None:
                 entry[0].error(error, entry[1])
-                found = True
-        return found
+                failed.add(int(text))
+        return failed
+
+    @property
+    def last_call(self) -> int:
+        """The call id of the message `run` took last."""
+        return self._seq
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -412,6 +412,20 @@ async def test_timeout_in_a_later_continuation_fails_the_message_and_completes_i
     assert "timed out" in err["error"]["message"] and (err["payload"], err["topic"]) == ("spin", "t")
 
 
+@pytest.mark.parametrize("code", ["await null; while (true) {}", "await new Promise(r => setTimeout(r, 5)); while (true) {}"], ids=["same-turn", "later-turn"])
+async def test_a_message_stopped_after_await_reaches_catch_once_and_complete_never(code: str) -> None:
+    nodes = function(code, catch=True, timeout=0.2)
+    nodes += [{"id": "done", "type": "complete", "z": "t", "scope": ["f"], "wires": [["completed"]]}, {"id": "completed", "type": "test-sink", "z": "t"}]
+    async with run_flow(nodes) as flow:
+        await flow.inject("f", {"payload": "spin"})
+        [err] = await flow.received("caught")
+        await flow.idle()
+        await flow.settle()
+        flow.assert_no_more("caught", 1)
+        flow.assert_no_more("completed", 0)
+    assert err["payload"] == "spin"
+
+
 async def test_a_stopped_continuation_fails_only_its_own_message() -> None:
     code = "await new Promise(r => setTimeout(r, msg.payload === 'spin' ? 5 : 60)); if (msg.payload === 'spin') { while (true) {} } return msg;"
     async with run_flow(function(code, catch=True, timeout=0.5)) as flow:
