@@ -1,7 +1,8 @@
 // The Node-RED function API inside one node's QuickJS context.
 // Python registered __py_* callables before this runs; they are captured here and removed from
 // the global object so a body cannot call them directly. Messages cross as JSON: Buffers as
-// {"__fw_b__": latin-1 string}, Python values JSON cannot carry as {"__fw_r__": n} references.
+// {"__fw_b__": latin-1 string}, Python values JSON cannot carry as {"__fw_r__": n} references, and
+// a message's big top-level values only when read (see "lazy messages").
 (function (g) {
     "use strict";
     const py = {
