@@ -5,8 +5,8 @@
 Each function node sets `msg.payload.hop = K` and returns msg, as in
 bench/chain. Prints msg/s, µs per crossing ((T10 - T0) / (10 N), T0 the same
 source and sink with no hop) and peak RSS. `--big` adds a 10 KB object under
-`msg.blob` that no body reads (the cost of carrying it into JavaScript and
-back). `--nodered` runs the same chain of 10 function nodes on Node-RED
+`msg.blob` that no body reads (JavaScript bodies leave it in Python until
+read, so this measures what carrying it still costs). `--nodered` runs the same chain of 10 function nodes on Node-RED
 4.1.15 through ../shared/bench/nodered (its setup.sh once first).
 """
 

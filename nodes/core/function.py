@@ -243,19 +243,24 @@ class Function(Node):
         self.on_input = self._on_input_js  # type: ignore[method-assign]
 
     def _on_input_js(self, msg: Msg) -> Output:
-        with self._guard:
-            return self._js.run(msg)  # type: ignore[no-any-return]
+        try:
+            with self._guard:
+                return self._js.run(msg)  # type: ignore[no-any-return]
+        except Exception as exc:
+            if self._js.last_call in self._js.fail_stopped(exc):
+                return None  # stopped after an await: its hold reported the failure with the msg
+            raise
 
     def run_js(self, function: Any, *args: Any) -> None:
-        """A timer firing: run JavaScript outside any message, its failure a node error."""
+        """A timer firing: run JavaScript outside any message; a failure fails the message whose code it stopped, else is a node error."""
         try:
             with self._guard:
                 self._js.engine.call(function, *args)
                 self._js.engine.pump()
-        except NodeError as exc:
-            self.error(exc)
         except Exception as exc:  # noqa: BLE001 - the engine's own failures (out of memory) end the timer, not the loop
-            self.error(f"{type(exc).__name__}: {exc}")
+            error = exc if isinstance(exc, NodeError) else NodeError(f"{type(exc).__name__}: {exc}")
+            if not self._js.fail_stopped(error):
+                self.error(error)
 
     async def _run_js_hook(self, code: str, label: str, can_send: bool) -> None:
         if not code.strip():

@@ -87,6 +87,8 @@ class Engine:
         _lib.JS_SetInterruptHandler(runtime, _handler, None)
         self.context.set_memory_limit(memory_limit)
         self.context.set_max_stack_size(1024 * 1024)
+        #: A call was stopped midway (an interrupt, the memory limit): the calls it ran for need closing.
+        self.stopped = False
 
     def add(self, name: str, function: Callable[..., Any]) -> None:
         self.context.add_callable(name, function)
@@ -104,6 +106,7 @@ class Engine:
         try:
             result = function(*args)
         except JSException:
+            self.stopped = True
             if _kept:
                 raise _take() from None
             raise
@@ -112,6 +115,7 @@ class Engine:
             if not _depth:
                 sys.unraisablehook = _saved
         if _kept and not _depth:
+            self.stopped = True
             raise _take()
         return result
 

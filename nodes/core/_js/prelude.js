@@ -1,12 +1,14 @@
 // The Node-RED function API inside one node's QuickJS context.
 // Python registered __py_* callables before this runs; they are captured here and removed from
 // the global object so a body cannot call them directly. Messages cross as JSON: Buffers as
-// {"__fw_b__": latin-1 string}, Python values JSON cannot carry as {"__fw_r__": n} references.
+// {"__fw_b__": latin-1 string}, Python values JSON cannot carry as {"__fw_r__": n} references, and
+// a message's big top-level values only when read (see "lazy messages").
 (function (g) {
     "use strict";
     const py = {
         send: g.__py_send, log: g.__py_log, error: g.__py_error, status: g.__py_status,
         ctx: g.__py_ctx, env: g.__py_env, timer: g.__py_timer, finish: g.__py_finish,
+        get: g.__py_get, release: g.__py_release,
     };
     for (const k of Object.keys(py)) delete g["__py_" + k];
     const INFO = JSON.parse(g.__fw_info);
@@ -155,7 +157,7 @@
             throw new TypeError("Unknown encoding: " + enc);
         }
         toJSON() {
-            if (marshalling) { sawBuffer = true; return { __fw_b__: latin1(this, 0, this.length) }; }
+            if (marshalling) { sawSpecial = true; return { __fw_b__: latin1(this, 0, this.length) }; }
             return { type: "Buffer", data: Array.from(this) };
         }
         slice(start, end) { return this.subarray(start, end); }
@@ -211,7 +213,7 @@
     Object.defineProperty(Buffer, Symbol.species, { get() { return Buffer; } });
 
     // -- crossing into and out of Python ------------------------------------------------------
-    let marshalling = false, sawBuffer = false;
+    let marshalling = false, sawSpecial = false;
     function revive(key, value) {
         if (value !== null && typeof value === "object" && !Array.isArray(value)) {
             if (typeof value.__fw_b__ === "string") return Buffer.from(value.__fw_b__, "latin1");
@@ -219,20 +221,111 @@
         return value;
     }
     function parse(json, special) { return special ? JSON.parse(json, revive) : JSON.parse(json); }
-    // "0json" or "1json": the flag says whether Buffers are inside (Python then decodes them).
+    // "0json" or "1json": the flag says whether Buffers or lazy keys are inside (Python then decodes them).
     function dump(value) {
-        marshalling = true; sawBuffer = false;
+        marshalling = true; sawSpecial = false;
         try {
             const text = JSON.stringify(value);
-            return flat(sawBuffer ? "1" : "0", text === undefined ? "null" : text);
+            return flat(sawSpecial ? "1" : "0", text === undefined ? "null" : text);
         } finally { marshalling = false; }
     }
     // Strings handed to Python must be flat: the binding cannot convert QuickJS's concatenation
     // ropes (a long "a" + b fails with "Unknown quickjs tag"); join builds a flat string.
     function flat(...parts) { return parts.join(""); }
+    // A send Python could not carry out is an error in the body that sent, never a message silently lost.
+    function send(id, flagged) {
+        const reply = py.send(id, flagged);
+        if (typeof reply === "string" && reply[0] === "!") throw new Error(reply.slice(1));
+    }
     function fromPy(reply) {
         if (reply === "") return undefined;
         return parse(reply.slice(1), reply[0] === "1");
+    }
+
+    // -- lazy messages ----------------------------------------------------------------------------
+    // Python sends small top-level values with the message and leaves the big ones (objects, long
+    // strings, bytes, Python objects) behind. Each of those is an accessor here that asks Python for its
+    // value on first read and then becomes an ordinary data property, in the same place in key order.
+    // On the way out, dump's JSON.stringify reads an untouched key like any other, and while dump runs
+    // its accessor answers a marker {"__fw_l__": [sid, key, copy]} instead: Python puts the original value
+    // there, so a key no body reads never crosses. Why accessors and not a Proxy: a Proxy pays a trap on
+    // every access for the whole call, an accessor only on the first; a Python call costs about as much
+    // as parsing a tiny JSON text (~2 µs), so one per key read is cheap next to converting a 10 KB value
+    // both ways (~500 µs); and answering the marker from the accessor costs dump nothing, where a
+    // toJSON that rebuilt the object cost ~7 µs a message (measured). What a body can tell: until the
+    // first read, Object.getOwnPropertyDescriptor shows get/set, and a toJSON method of the body's own
+    // that reads an untouched key while the message is being sent sees the marker.
+    const LAZY = Symbol("lazy");
+    const getters = new Map();
+    function accessor(name) {
+        let d = getters.get(name);
+        if (d === undefined) {
+            d = {
+                get() { return marshalling ? marker(this, name) : load(this, name); },
+                set(value) { keep(this, name, value); },
+                enumerable: true, configurable: true,
+            };
+            getters.set(name, d);
+        }
+        return d;
+    }
+    function keep(obj, name, value) {
+        try { Object.defineProperty(obj, name, { value, writable: true, enumerable: true, configurable: true }); }
+        catch (_) { lazyOf(obj).values.set(name, value); }  // frozen or sealed: the accessor stays, the value is kept beside it
+    }
+    function lazyOf(obj) {
+        const lz = obj[LAZY];
+        if (lz.values === null) lz.values = new Map();
+        return lz;
+    }
+    function load(obj, name) {
+        const lz = obj[LAZY];
+        if (lz.values !== null && lz.values.has(name)) return lz.values.get(name);
+        const reply = py.get(lz.src.sid, flat(name));
+        if (reply[0] === "!") throw new Error(reply.slice(1));
+        const value = fromPy(reply);
+        keep(obj, name, value);
+        return value;
+    }
+    function marker(obj, name) {
+        const lz = obj[LAZY];
+        if (lz.values !== null && lz.values.has(name)) return lz.values.get(name);
+        sawSpecial = true;
+        return { __fw_l__: [lz.src.sid, name, lz.copy ? 1 : 0] };
+    }
+    function untouched(obj, name, lz) {
+        const d = getters.get(name);
+        return d !== undefined && Object.getOwnPropertyDescriptor(obj, name).get === d.get && !(lz.values !== null && lz.values.has(name));
+    }
+    function isLazy(v) { return Object.hasOwn(v, LAZY); }
+    function makeLazy(msg, names, sid) {
+        const src = { sid };
+        Object.defineProperty(msg, LAZY, { value: { src, copy: false, values: null } });
+        for (const name of names) Object.defineProperty(msg, name, accessor(name));
+        watch(src, sid);
+    }
+    // Python keeps the originals of a message while any lazy object made from it lives (the message
+    // itself, its clones): QuickJS frees an object as soon as nothing refers to it, so a WeakRef tells
+    // when. Checked in batches; the batch grows with the objects a body keeps (in an interval, a global).
+    let watched = [], sweepAt = 64;
+    function watch(src, sid) {
+        watched.push([new WeakRef(src), sid]);
+        if (watched.length < sweepAt) return;
+        const dead = [], alive = [];
+        for (const entry of watched) (entry[0].deref() === undefined ? dead : alive).push(entry);
+        watched = alive;
+        sweepAt = Math.max(64, alive.length * 2);
+        if (dead.length) py.release(dead.map((entry) => entry[1]).join(","));
+    }
+    function cloneLazy(v) {
+        const lz = v[LAZY];
+        const out = {};
+        Object.defineProperty(out, LAZY, { value: { src: lz.src, copy: true, values: null } });
+        for (const k of Object.keys(v)) {
+            if (untouched(v, k, lz)) Object.defineProperty(out, k, accessor(k));
+            else Object.defineProperty(out, k, { value: cloneMessage(v[k]), writable: true, enumerable: true, configurable: true });
+        }
+        return out;
     }
     function errorText(e) {
         if (e instanceof Error) {
@@ -256,6 +349,7 @@
         if (v instanceof RegExp) return new RegExp(v.source, v.flags);
         if (Array.isArray(v)) return v.map(cloneMessage);
         if (typeof v.__fw_r__ === "number") return v;  // a Python object (e.g. msg.res): shared, not copied
+        if (isLazy(v)) return cloneLazy(v);  // untouched keys stay untouched: Python copies them if they leave
         const out = {};
         for (const k of Object.keys(v)) out[k] = cloneMessage(v[k]);
         return out;
@@ -396,7 +490,7 @@
             send(msgs, cloneMsg) {
                 const call = callNow();
                 const ports = normalise(call, msgs, cloneMsg !== false);
-                if (ports) py.send(call ? call.id : 0, dump(ports));
+                if (ports) send(call ? call.id : 0, dump(ports));
             },
             done() {
                 const call = callNow();
@@ -461,20 +555,28 @@
     function finishWith(call, result) {
         try {
             const ports = normalise(call, result, false);
-            if (ports) py.send(call.id, dump(ports));
+            if (ports) send(call.id, dump(ports));
         } catch (e) { call.failed = true; py.finish(call.id, errorText(e)); return; }
         call.pending = false;
         settle(call);
     }
     // Returns "R" + flags + json result, "E" + error text; flags: [0|1 buffers][H held open | - done].
-    function run(json, special, id) {
+    // `lazy`: "" or the JSON list of the keys Python left behind (see lazy messages).
+    function run(json, special, id, lazy) {
         const msg = parse(json, special);
-        const call = { id, msgid: msg._msgid, open: true, pending: isAsync, timers: 0, usesDone, doneCalled: false, async: false };
+        if (lazy !== "") makeLazy(msg, JSON.parse(lazy), id);
+        const call = { id, msgid: msg._msgid, open: true, pending: isAsync, timers: 0, usesDone, doneCalled: false, async: false, frame: null };
         calls.set(id, call);
         current = id;
         let result;
         try {
-            result = body(msg, isAsync ? makeNode(call) : sharedNode);
+            if (isAsync) {
+                // Only the body's suspended frame refers to `frame`: when a stop ends that frame, the
+                // WeakRef empties, which is how `stopped` tells whose continuation it was.
+                const frame = {};
+                call.frame = new WeakRef(frame);
+                result = body(msg, makeNode(call), frame);
+            } else result = body(msg, sharedNode);
         } catch (e) {
             calls.delete(id);
             return flat("E", errorText(e));
@@ -515,7 +617,22 @@
         return () => failure;
     }
     function stopTimers() { for (const id of Array.from(timers.keys())) dropTimer(id); }
-    g.__fw__ = { compileBody, run, fire, hook, stopTimers };
+    // After JavaScript was stopped midway (time limit, memory limit, shutdown): no `finally` ran, so
+    // this closes the calls that were stopped and answers their ids ("1,2"): the one running a timer
+    // callback or its synchronous part (`current`), and those awaiting whose frame has ended.
+    function stopped() {
+        const ids = [];
+        for (const [id, call] of calls) {
+            if (id === current || (call.pending && call.frame !== null && call.frame.deref() === undefined)) {
+                call.open = false;
+                calls.delete(id);
+                ids.push(id);
+            }
+        }
+        current = 0;
+        return ids.join(",");
+    }
+    g.__fw__ = { compileBody, run, fire, hook, stopTimers, stopped };
 
     g.Buffer = Buffer;
     g.RED = RED;

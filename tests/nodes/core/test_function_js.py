@@ -393,6 +393,51 @@ async def test_timeout_stops_a_loop_after_await() -> None:
     assert "timed out" in err["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    "code",
+    [
+        "await new Promise(r => setTimeout(r, 5)); while (true) {}",
+        "setTimeout(function() { while (true) {} }, 5);",
+        "await new Promise(r => setTimeout(r, 5)); await null; for (;;) { try { while (true) {} } catch (e) {} }",
+    ],
+    ids=["await-timer-continuation", "timer-callback", "promise-job-after-timer"],
+)
+async def test_timeout_in_a_later_continuation_fails_the_message_and_completes_it(code: str) -> None:
+    async with run_flow(function(code, catch=True, timeout=0.2, settings={"drainTimeout": 30})) as flow:
+        await flow.inject("f", {"payload": "spin", "topic": "t"})
+        [err] = await flow.received("caught")
+        await flow.idle()
+        assert flow.runtime.in_flight == 0, "the stopped message is complete, not held until close"
+        flow.assert_no_more("out0", 0)
+    assert "timed out" in err["error"]["message"] and (err["payload"], err["topic"]) == ("spin", "t")
+
+
+@pytest.mark.parametrize("code", ["await null; while (true) {}", "await new Promise(r => setTimeout(r, 5)); while (true) {}"], ids=["same-turn", "later-turn"])
+async def test_a_message_stopped_after_await_reaches_catch_once_and_complete_never(code: str) -> None:
+    nodes = function(code, catch=True, timeout=0.2)
+    nodes += [{"id": "done", "type": "complete", "z": "t", "scope": ["f"], "wires": [["completed"]]}, {"id": "completed", "type": "test-sink", "z": "t"}]
+    async with run_flow(nodes) as flow:
+        await flow.inject("f", {"payload": "spin"})
+        [err] = await flow.received("caught")
+        await flow.idle()
+        await flow.settle()
+        flow.assert_no_more("caught", 1)
+        flow.assert_no_more("completed", 0)
+    assert err["payload"] == "spin"
+
+
+async def test_a_stopped_continuation_fails_only_its_own_message() -> None:
+    code = "await new Promise(r => setTimeout(r, msg.payload === 'spin' ? 5 : 60)); if (msg.payload === 'spin') { while (true) {} } return msg;"
+    async with run_flow(function(code, catch=True, timeout=0.5)) as flow:
+        await flow.inject("f", {"payload": "calm"})
+        await flow.inject("f", {"payload": "spin"})
+        [err] = await flow.received("caught")
+        [out] = await flow.received("out0")
+        await flow.idle()
+        assert flow.runtime.in_flight == 0
+    assert (err["payload"], out["payload"]) == ("spin", "calm")
+
+
 async def test_memory_limit_stops_unbounded_allocation() -> None:
     code = "if (msg.payload === 'grow') { var a = []; while (true) a.push('x'.repeat(1000) + a.length); } return msg;"
     async with run_flow(function(code, catch=True, settings={"functionMemoryLimit": 16})) as flow:
@@ -462,6 +507,71 @@ async def test_long_concatenated_strings_cross_to_python(caplog: pytest.LogCaptu
         [[out]] = await run(code, {"payload": "y" * 5000, **big})
     assert out["payload"] == "y" * 10000 + "!" and out["blob"] == big["blob"]
     assert "w" + "y" * 10000 in caplog.text
+
+
+# -- big messages: top-level values converted when first read (parity: test_nodered_big_messages_parity.py) --
+
+BLOB = {f"k{i}": {"text": f"item {i}", "n": i, "list": [i, i + 1]} for i in range(12)}
+
+
+def big(**more: Any) -> dict[str, Any]:
+    return {"payload": 1, "blob": json.loads(json.dumps(BLOB)), **more}
+
+
+async def test_an_untouched_value_leaves_as_the_object_that_came_in() -> None:
+    msg = big()
+    async with run_flow(function("msg.payload += 1; return msg;")) as flow:
+        await flow.inject("f", msg)
+        [out] = await flow.received("out0")
+    assert out["blob"] is msg["blob"] and out["payload"] == 2
+
+
+async def test_a_value_the_body_changes_leaves_changed_and_the_original_stays_as_it_was() -> None:
+    msg = big()
+    [[out]] = await run("msg.blob.k1.n = 99; msg.blob.k2.list.push(3); delete msg.blob.k0; return msg;", msg)
+    assert out["blob"]["k1"]["n"] == 99 and out["blob"]["k2"]["list"] == [2, 3, 3] and "k0" not in out["blob"]
+    assert msg["blob"] == BLOB
+
+
+async def test_each_output_after_the_first_carries_its_own_copy() -> None:
+    code = "node.send(msg); node.send(msg, false); return [msg, RED.util.cloneMessage(msg)];"
+    msg = big(res=object())
+    async with run_flow(function(code, outputs=2)) as flow:
+        await flow.inject("f", msg)
+        cloned, shared, returned = await flow.received("out0", 3)
+        [copied] = await flow.received("out1")
+    blobs = [m["blob"] for m in (cloned, shared, returned, copied)]
+    assert all(blob == BLOB for blob in blobs)
+    assert len({id(blob) for blob in blobs}) == 4, "no two outputs share one object"
+    assert shared["blob"] is msg["blob"], "node.send(msg, false) sends the message itself, as in Node-RED"
+    assert all(m["res"] is msg["res"] for m in (cloned, shared, returned, copied)), "Python objects are shared, never copied"
+
+
+async def test_a_message_stored_in_context_keeps_its_values() -> None:
+    code = "if (msg.payload === 1) { context.set('kept', msg); return msg; } msg.payload = context.get('kept').blob.k3.text; return msg;"
+    async with run_flow(function(code)) as flow:
+        await flow.inject("f", big())
+        await flow.inject("f", {"payload": 2})
+        first, second = await flow.received("out0", 2)
+        kept = flow.node("f").context.get("kept")
+    assert kept["blob"] == BLOB and kept["blob"] is not first["blob"] and second["payload"] == "item 3"
+
+
+async def test_a_kept_message_can_be_read_long_after_its_call() -> None:
+    code = "if (msg.payload === 0) globalThis.first = msg; msg.early = first.blob.k4.n; return msg;"
+    async with run_flow(function(code)) as flow:
+        for i in range(300):
+            await flow.inject("f", big(payload=i))
+        outs = await flow.received("out0", 300)
+        left = len(flow.node("f")._js.codec.left)
+    assert {m["early"] for m in outs} == {4}
+    assert left < 200, "values of messages no longer referenced are let go"
+
+
+async def test_big_strings_and_bytes_are_read_on_demand() -> None:
+    text, data = "x" * 5000, bytes(range(256)) * 40
+    [[out]] = await run("msg.n = msg.text.length + msg.data.length; msg.last = msg.data[msg.data.length - 1]; return msg;", {"text": text, "data": data})
+    assert (out["n"], out["last"], out["text"], out["data"]) == (15240, 255, text, data)
 
 
 # -- validation and language -----------------------------------------------------------------------
