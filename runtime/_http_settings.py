@@ -10,6 +10,7 @@ that part is `read_config`'s, after the model has checked the shapes.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import ssl
@@ -71,7 +72,7 @@ def _millis(lowest: float, above: bool) -> Any:
             number = float(value) if not isinstance(value, bool) else None
         except (TypeError, ValueError):
             number = None
-        if number is None or number != number or (number <= lowest if above else number < lowest):
+        if number is None or not math.isfinite(number) or (number <= lowest if above else number < lowest):
             raise ValueError(f"must be a number of milliseconds {'above' if above else 'of at least'} {lowest:g}")
         return number
 

@@ -52,6 +52,7 @@ def settings_problems(tmp_path: Path, settings: str, env: dict[str, str] | None 
         ("{https: {key: k, cert: c, certificate: c}}", "settings.https.certificate", "extra inputs are not permitted"),
         ("{httpResponseTimeout: 0}", "settings.httpResponseTimeout", "must be a number of milliseconds above 0"),
         ("{httpResponseTimeout: soon}", "settings.httpResponseTimeout", "must be a number of milliseconds above 0"),
+        ("{httpResponseTimeout: .inf}", "settings.httpResponseTimeout", "must be a number of milliseconds above 0"),
         ("{httpNodeWindow: 0}", "settings.httpNodeWindow", "must be a whole number of at least 1"),
         ("{httpNodeWindow: 2.5}", "settings.httpNodeWindow", "must be a whole number of at least 1"),
         ("{webSocketReconnectTime: -5}", "settings.webSocketReconnectTime", "must be a number of milliseconds of at least 0"),
