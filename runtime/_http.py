@@ -139,17 +139,15 @@ class HttpServer:
     def add_collector(self, collector: Collector) -> None:
         """Publish a family's own metrics on /metrics: a prometheus_client collector (its `collect()` runs at scrape time).
 
-        Remove it in the node's `close`. Nothing is published when `metrics` is off.
+        Remove it in the node's `close`. Nothing is published when `metrics` is off. Several
+        collectors may yield families of the same name (one per config node, say): their
+        samples are merged into one family, so their label values must differ.
         """
         self.collectors.append(collector)
-        if self.metrics is not None:
-            self.metrics.registry.register(collector)
 
     def remove_collector(self, collector: Collector) -> None:
         if collector in self.collectors:
             self.collectors.remove(collector)
-            if self.metrics is not None:
-                self.metrics.registry.unregister(collector)
 
     def _add(self, method: str, path: str, handler: RouteHandler, websocket: bool) -> Route:
         root = self.config.node_root

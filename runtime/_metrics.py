@@ -42,8 +42,7 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
-        for collector in runtime.http.collectors:
-            self.registry.register(collector)
+        self.registry.register(_FamilyCollectors(runtime))
         self._timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
@@ -107,6 +106,26 @@ def _timing(original: Callable[[Any], Any], latency: Histogram) -> Callable[[Any
 
     timed._flowwire_timed = True  # type: ignore[attr-defined]
     return timed
+
+
+class _FamilyCollectors:
+    """What node families publish (`HttpServer.add_collector`), read at scrape time.
+
+    Families of the same name from several collectors (one per config node,
+    say) are merged into one, as the text format allows a name only once.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        for collector in list(self.runtime.http.collectors):
+            for family in collector.collect():
+                first = merged.setdefault(family.name, family)
+                if first is not family:
+                    first.samples.extend(family.samples)
+        yield from merged.values()
 
 
 class _RuntimeCollector:
