@@ -16,10 +16,12 @@ def _broker(node_id: str, port: int, **extra: object) -> dict[str, object]:
 
 
 async def _mqtt_samples(flow: Flow) -> dict[tuple[str, str], float]:
-    """(metric, broker node id) → value, for the flowwire_mqtt_* families."""
+    """(metric, broker node id) → value, for the flowwire_mqtt_* families (each family once, however many brokers)."""
     async with httpx2.AsyncClient(base_url=flow.runtime.http.url) as client:
         response = await client.get("/metrics")
     assert response.status_code == 200
+    names = [f.name for f in text_string_to_metric_families(response.text) if f.name.startswith("flowwire_mqtt_")]
+    assert sorted(names) == ["flowwire_mqtt_connected", "flowwire_mqtt_publish_queue", "flowwire_mqtt_publishes_dropped", "flowwire_mqtt_publishes_in_flight"]
     return {
         (sample.name, sample.labels["broker"]): sample.value
         for family in text_string_to_metric_families(response.text) if family.name.startswith("flowwire_mqtt_")
