@@ -1,4 +1,4 @@
-"""Broker connection state and the publish queue on the runtime's /metrics, through a real Mosquitto outage."""
+"""Broker connection state and the publish queue on /metrics, and /health/ready, through a real Mosquitto outage."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ async def _mqtt_samples(flow: Flow) -> dict[tuple[str, str], float]:
     }
 
 
+async def _ready(flow: Flow) -> tuple[int, object]:
+    async with httpx2.AsyncClient(base_url=flow.runtime.http.url) as client:
+        response = await client.get("/health/ready")
+    return response.status_code, response.json()
+
+
 async def test_connection_state_and_queue_per_broker_through_an_outage(broker_factory: Callable[..., Mosquitto]) -> None:
     first, second = broker_factory(), broker_factory()
     flow_doc = {
@@ -44,15 +50,18 @@ async def test_connection_state_and_queue_per_broker_through_an_outage(broker_fa
         await conn.wait_connected(5)
         await flow.node("b2").connection.wait_connected(5)
         before = await _mqtt_samples(flow)
+        assert await _ready(flow) == (200, {"status": "ready"})
         first.stop()
         await wait_until(lambda: not conn.connected, 5, "the disconnect")
         for i in range(13):
             await flow.inject("out", {"payload": i})
         during = await _mqtt_samples(flow)
+        assert await _ready(flow) == (503, {"status": "not ready", "waiting": ["mqtt-broker:b1"]})
         first.start()
         await conn.wait_connected(10)
         await flow.idle()
         after = await _mqtt_samples(flow)
+        assert await _ready(flow) == (200, {"status": "ready"})
     assert before == {
         ("flowwire_mqtt_connected", "b1"): 1, ("flowwire_mqtt_connected", "b2"): 1,
         ("flowwire_mqtt_publish_queue", "b1"): 0, ("flowwire_mqtt_publish_queue", "b2"): 0,
