@@ -27,7 +27,6 @@ from aiohttp import web
 from . import _registry
 from ._document import COMMON_KEYS, Document, from_data
 from ._errors import FlowError, FlowwireError, Problem
-from ._http import read_config
 from ._validation import Graph, check_documents, check_files
 from .secrets import scrub
 
@@ -114,8 +113,7 @@ def check_posted(body: Any, runtime: Runtime) -> Graph:
             problems.append(Problem(str(exc), file=document.path, field="modules"))
         except Exception as exc:
             problems.append(Problem(f"custom node module {module!r} failed to import: {type(exc).__name__}: {exc}", file=document.path, field="modules"))
-    graph = check_documents([document], None, problems)
-    read_config(graph.settings, runtime.base_dir, document.path)
+    graph = check_documents([document], None, problems, base_dir=runtime.base_dir)
     graph.files = list(runtime.graph.files)
     return graph
 

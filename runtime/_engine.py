@@ -17,10 +17,11 @@ from typing import Any
 from ._context import Contexts
 from ._errors import FlowError, FlowwireError, Problem
 from ._events import Events
-from ._http import HttpServer, read_config
+from ._http import HttpServer
+from ._http_settings import read_config
 from ._node import Node
 from ._routing import TREE_LIMIT, Delivery, Router
-from ._validation import Graph
+from ._validation import Graph, flow_dir
 
 log = logging.getLogger("flowwire.runtime")
 
@@ -36,7 +37,7 @@ class Runtime:
         settings = graph.settings
         self.drain_timeout = float(drain_timeout if drain_timeout is not None else settings.get("drainTimeout", DRAIN_TIMEOUT))
         self.close_timeout = float(close_timeout if close_timeout is not None else settings.get("nodeCloseTimeout", CLOSE_TIMEOUT))
-        self.base_dir = base_dir or (Path(graph.files[0]).parent if graph.files and not graph.files[0].startswith("<") else Path.cwd())
+        self.base_dir = base_dir or flow_dir(graph.files)
         self.settings: Mapping[str, Any] = MappingProxyType(settings)
         self._router = Router(self._spawn, int(settings.get("messageTreeLimit", TREE_LIMIT)))
         self.contexts = Contexts(settings, self.base_dir)

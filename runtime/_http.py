@@ -8,25 +8,20 @@ the flows, so the app has one catch-all route and the table here dispatches:
 built-in endpoints by exact path, node routes by Express-style patterns
 (`/users/:id`, `*`) in the order they were added, as Express does.
 
-Settings use Node-RED's names (docs/http.md): `uiPort`, `uiHost`,
-`httpNodeRoot`, `httpAdminRoot`, `httpNodeCors`, `apiMaxLength`, `https`,
-plus `httpResponseTimeout`, `metrics`, `health` and `adminTokenFile`.
+The settings (Node-RED's names: `uiPort`, `httpNodeRoot`, ...) are read
+and checked by `_http_settings`, which `flowwire validate` uses too.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._envsubst import MissingVariable, substitute
 from ._errors import FlowError, FlowwireError, Problem
+from ._http_settings import Cors, HttpConfig, read_config
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -40,157 +35,6 @@ log = logging.getLogger("flowwire.http")
 #: What a node route's handler is given: the request and the path's `:params`; it returns the response.
 RouteHandler = Callable[["web.Request", Mapping[str, str]], Awaitable["web.StreamResponse"]]
 _Builtin = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
-
-DEFAULT_PORT = 1880
-DEFAULT_MAX_BODY = 5 * 1024 * 1024
-DEFAULT_RESPONSE_TIMEOUT_MS = 120_000
-#: The environment variable holding the admin API's bearer token (or the `adminTokenFile` setting).
-TOKEN_ENV = "FLOWWIRE_ADMIN_TOKEN"
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
-_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
-
-
-@dataclass(frozen=True)
-class Cors:
-    """`httpNodeCors`: what the `cors` middleware of Node-RED would answer."""
-
-    origin: str = "*"
-    methods: str = "GET,HEAD,PUT,PATCH,POST,DELETE"
-    headers: str = ""
-    credentials: bool = False
-
-
-@dataclass(frozen=True)
-class HttpConfig:
-    host: str = "0.0.0.0"
-    port: int = DEFAULT_PORT
-    #: None when the setting is `false`: no node routes at all.
-    node_root: str | None = "/"
-    admin_root: str | None = "/"
-    cors: Cors | None = None
-    max_body: int = DEFAULT_MAX_BODY
-    response_timeout: float = DEFAULT_RESPONSE_TIMEOUT_MS / 1000
-    ssl: ssl.SSLContext | None = None
-    metrics: bool = False
-    health: bool = False
-    admin_token: str | None = field(default=None, repr=False)
-
-
-def _root(value: Any, name: str, problems: list[Problem]) -> str | None:
-    if value is False:
-        return None
-    if value is None or value == "":
-        return "/"
-    if not isinstance(value, str):
-        problems.append(Problem("must be a path such as /api, or false", field=f"settings.{name}"))
-        return "/"
-    return "/" + value.strip("/") + "/" if value.strip("/") else "/"
-
-
-def parse_size(value: Any) -> int:
-    """`apiMaxLength` as body-parser reads it: bytes, or "100kb", "5mb"."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, (int, float)):
-        return int(value)
-    match = _SIZE.match(str(value))
-    if match is None:
-        raise ValueError(value)
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "b").lower()])
-
-
-def _tls(spec: Any, base_dir: Path, problems: list[Problem]) -> ssl.SSLContext | None:
-    if not spec:
-        return None
-    if not isinstance(spec, dict) or not spec.get("key") or not spec.get("cert"):
-        problems.append(Problem("needs {key: <PEM file>, cert: <PEM file>} (paths relative to the flow file)", field="settings.https"))
-        return None
-    paths = {k: base_dir / str(spec[k]) for k in ("key", "cert", "ca") if spec.get(k)}
-    try:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(paths["cert"], paths["key"], password=spec.get("passphrase") or None)
-        if "ca" in paths:
-            context.load_verify_locations(paths["ca"])
-    except (OSError, ssl.SSLError) as exc:
-        problems.append(Problem(f"cannot load the certificate or key: {exc}", field="settings.https"))
-        return None
-    return context
-
-
-def _admin_token(settings: Mapping[str, Any], base_dir: Path, problems: list[Problem]) -> str | None:
-    path = settings.get("adminTokenFile")
-    if path:
-        try:
-            token = (base_dir / str(path)).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            problems.append(Problem(f"cannot read the admin token file: {exc.strerror or exc}", field="settings.adminTokenFile"))
-            return None
-        if not token:
-            problems.append(Problem("the admin token file is empty", field="settings.adminTokenFile"))
-        return token or None
-    return os.environ.get(TOKEN_ENV) or None
-
-
-def _substituted(settings: Mapping[str, Any], problems: list[Problem]) -> dict[str, Any]:
-    """The settings this module reads, with `${VAR}` replaced (a port or host usually comes from the environment)."""
-
-    def walk(value: Any, name: str) -> Any:
-        if isinstance(value, str):
-            try:
-                text = substitute(value, os.environ)
-            except MissingVariable as exc:
-                problems.append(Problem(f"environment variable {exc.name!r} is not set and has no default", field=f"settings.{name}"))
-                return value
-            return int(text) if text.strip().isdigit() and name not in ("uiHost", "adminTokenFile") else text
-        if isinstance(value, dict):
-            return {k: walk(v, name) for k, v in value.items()}
-        return value
-
-    return {name: walk(value, name) for name, value in settings.items()}
-
-
-def read_config(settings: Mapping[str, Any], base_dir: Path, file: str | None = None) -> HttpConfig:
-    """The server's settings, every problem located at its `settings.` field (raises FlowError)."""
-    problems: list[Problem] = []
-    settings = _substituted(settings, problems)
-    port = settings.get("uiPort", DEFAULT_PORT)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-        problems.append(Problem("must be a port number 0-65535 (0: any free port)", field="settings.uiPort"))
-        port = DEFAULT_PORT
-    host = settings.get("uiHost") or "0.0.0.0"
-    try:
-        max_body = parse_size(settings.get("apiMaxLength", DEFAULT_MAX_BODY))
-    except ValueError:
-        problems.append(Problem('must be a size: bytes, or a string such as "100kb" or "5mb"', field="settings.apiMaxLength"))
-        max_body = DEFAULT_MAX_BODY
-    timeout = settings.get("httpResponseTimeout", DEFAULT_RESPONSE_TIMEOUT_MS)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        problems.append(Problem("must be a number of milliseconds above 0", field="settings.httpResponseTimeout"))
-        timeout = DEFAULT_RESPONSE_TIMEOUT_MS
-    cors_spec = settings.get("httpNodeCors")
-    cors = None
-    if cors_spec:
-        if not isinstance(cors_spec, dict):
-            problems.append(Problem("must be a mapping such as {origin: '*', methods: 'GET,POST'}", field="settings.httpNodeCors"))
-        else:
-            methods = cors_spec.get("methods", Cors.methods)
-            headers = cors_spec.get("allowedHeaders", "")
-            cors = Cors(
-                origin=str(cors_spec.get("origin", "*")),
-                methods=",".join(methods) if isinstance(methods, list) else str(methods),
-                headers=",".join(headers) if isinstance(headers, list) else str(headers),
-                credentials=bool(cors_spec.get("credentials", False)),
-            )
-    config = HttpConfig(
-        host=str(host), port=port, node_root=_root(settings.get("httpNodeRoot"), "httpNodeRoot", problems),
-        admin_root=_root(settings.get("httpAdminRoot"), "httpAdminRoot", problems), cors=cors, max_body=max_body,
-        response_timeout=float(timeout) / 1000, ssl=_tls(settings.get("https"), base_dir, problems),
-        metrics=bool(settings.get("metrics", False)), health=bool(settings.get("health", False)),
-        admin_token=_admin_token(settings, base_dir, problems),
-    )
-    if problems:
-        raise FlowError([Problem(p.message, file=file, field=p.field) for p in problems])
-    return config
 
 
 def _compile(path: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
@@ -295,17 +139,15 @@ class HttpServer:
     def add_collector(self, collector: Collector) -> None:
         """Publish a family's own metrics on /metrics: a prometheus_client collector (its `collect()` runs at scrape time).
 
-        Remove it in the node's `close`. Nothing is published when `metrics` is off.
+        Remove it in the node's `close`. Nothing is published when `metrics` is off. Several
+        collectors may yield families of the same name (one per config node, say): their
+        samples are merged into one family, so their label values must differ.
         """
         self.collectors.append(collector)
-        if self.metrics is not None:
-            self.metrics.registry.register(collector)
 
     def remove_collector(self, collector: Collector) -> None:
         if collector in self.collectors:
             self.collectors.remove(collector)
-            if self.metrics is not None:
-                self.metrics.registry.unregister(collector)
 
     def _add(self, method: str, path: str, handler: RouteHandler, websocket: bool) -> Route:
         root = self.config.node_root

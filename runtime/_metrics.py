@@ -13,7 +13,6 @@ every call.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -22,36 +21,14 @@ from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+from ._histogram import Histogram
 from ._routing import Delivery
 
 if TYPE_CHECKING:
     from ._engine import Runtime
 
-_BUCKETS = (0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0)
 _SAMPLE_EVERY = 1.0
 _SAMPLE_CALLS = 16
-
-
-class Latency:
-    """One node's handler latency histogram as plain numbers (bucket counts, sum)."""
-
-    __slots__ = ("counts", "total")
-
-    def __init__(self) -> None:
-        self.counts = [0] * (len(_BUCKETS) + 1)
-        self.total = 0.0
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(_BUCKETS, seconds)] += 1
-        self.total += seconds
-
-    def buckets(self) -> list[tuple[str, float]]:
-        running = 0
-        result = []
-        for bound, count in zip((*_BUCKETS, float("inf")), self.counts, strict=True):
-            running += count
-            result.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
-        return result
 
 
 class Metrics:
@@ -60,13 +37,12 @@ class Metrics:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.registry = CollectorRegistry(auto_describe=False)
-        self.latency: dict[str, Latency] = {}
+        self.latency: dict[str, Histogram] = {}
         self.registry.register(_RuntimeCollector(self))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
-        for collector in runtime.http.collectors:
-            self.registry.register(collector)
+        self.registry.register(_FamilyCollectors(runtime))
         self._timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
@@ -77,10 +53,10 @@ class Metrics:
             self._timer.cancel()
             self._timer = None
 
-    def _latency(self, node_id: str) -> Latency:
+    def _latency(self, node_id: str) -> Histogram:
         found = self.latency.get(node_id)
         if found is None:
-            found = self.latency[node_id] = Latency()
+            found = self.latency[node_id] = Histogram()
         return found
 
     def _sample(self) -> None:
@@ -98,7 +74,7 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def _sampling(delivery: Delivery, latency: Latency) -> Callable[[Any], Any]:
+def _sampling(delivery: Delivery, latency: Histogram) -> Callable[[Any], Any]:
     original = delivery.handler
     left = _SAMPLE_CALLS
     clock = time.perf_counter
@@ -118,7 +94,7 @@ def _sampling(delivery: Delivery, latency: Latency) -> Callable[[Any], Any]:
     return timed
 
 
-def _timing(original: Callable[[Any], Any], latency: Latency) -> Callable[[Any], Any]:
+def _timing(original: Callable[[Any], Any], latency: Histogram) -> Callable[[Any], Any]:
     clock = time.perf_counter
 
     async def timed(msg: Any) -> Any:
@@ -130,6 +106,26 @@ def _timing(original: Callable[[Any], Any], latency: Latency) -> Callable[[Any],
 
     timed._flowwire_timed = True  # type: ignore[attr-defined]
     return timed
+
+
+class _FamilyCollectors:
+    """What node families publish (`HttpServer.add_collector`), read at scrape time.
+
+    Families of the same name from several collectors (one per config node,
+    say) are merged into one, as the text format allows a name only once.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        merged: dict[str, Metric] = {}
+        for collector in list(self.runtime.http.collectors):
+            for family in collector.collect():
+                first = merged.setdefault(family.name, family)
+                if first is not family:
+                    first.samples.extend(family.samples)
+        yield from merged.values()
 
 
 class _RuntimeCollector:
@@ -182,4 +178,4 @@ class _RuntimeCollector:
         yield requests
 
 
-__all__ = ["CONTENT_TYPE_LATEST", "Latency", "Metrics"]
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]

@@ -4,6 +4,12 @@ Node families, flowwire's own included, advertise a module in the entry-point
 group `flowwire.nodes`; a flow may name extra modules or `.py` files in its
 `modules:` list. Both end in the same place: importing a module runs its
 `@register` decorators.
+
+A family's module may declare `NODE_TYPES` ({type or alias: submodule}) and
+leave its node modules unimported: a node module is then imported the first
+time a flow uses one of its types, so a process holds only the node code
+(and the libraries behind it) that its flows use. Listing every type
+(`flowwire nodes`, `flowwire schema`, `GET /nodes`) imports them all.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import importlib
 import importlib.util
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TypeVar
@@ -29,6 +35,8 @@ ENTRY_POINT_GROUP = "flowwire.nodes"
 
 _types: dict[str, type[Node]] = {}
 _aliases: dict[str, str] = {}
+#: Types and aliases families declared (`NODE_TYPES`) whose module is not imported yet: name → module.
+_declared: dict[str, str] = {}
 _loaded = False
 
 
@@ -41,6 +49,7 @@ def register(type_name: str, *, aliases: Iterable[str] = ()) -> Callable[[N], N]
         cls.type = type_name
         doc = (cls.__doc__ or "").strip()
         cls.summary = doc.splitlines()[0] if doc else ""
+        _import_declared(type_name)  # a family's type this one replaces is imported first, as if loaded eagerly
         existing = _types.get(type_name)
         if existing is not None and existing.__qualname__ != cls.__qualname__:
             log.warning("node type %r from %s replaces %s", type_name, cls.__module__, existing.__module__)
@@ -67,10 +76,35 @@ def load_builtins() -> None:
         log.error("no node families are installed (entry-point group %r): install flowwire with pip", ENTRY_POINT_GROUP)
     for ep in families:
         try:
-            ep.load()
+            family = ep.load()
         except Exception as exc:
             log.error("node family %r (%s) failed to load, its node types are unavailable: %s: %s", ep.name, ep.value, type(exc).__name__, exc)
             log.debug("import of %s failed", ep.value, exc_info=True)
+            continue
+        declared = getattr(family, "NODE_TYPES", None)
+        if isinstance(declared, Mapping):
+            for name, module in declared.items():
+                if name not in _types and name not in _aliases:
+                    _declared.setdefault(name, f"{family.__name__}.{module}")
+
+
+def _import_declared(name: str) -> None:
+    """Import the node module a family declared `name` in, if it is not imported yet."""
+    module = _declared.get(name)
+    if module is None:
+        return
+    for other in [n for n, m in _declared.items() if m == module]:
+        del _declared[other]
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        log.error("node module %s failed to load, its node types are unavailable: %s: %s", module, type(exc).__name__, exc)
+        log.debug("import of %s failed", module, exc_info=True)
+
+
+def _import_all_declared() -> None:
+    while _declared:
+        _import_declared(next(iter(_declared)))
 
 
 def load_module(spec: str, base_dir: Path | None = None) -> None:
@@ -94,20 +128,24 @@ def load_module(spec: str, base_dir: Path | None = None) -> None:
 
 
 def lookup(type_name: str) -> type[Node] | None:
+    _import_declared(type_name)
     return _types.get(type_name) or _types.get(_aliases.get(type_name, ""))
 
 
 def canonical(type_name: str) -> str:
+    _import_declared(type_name)
     return _aliases.get(type_name, type_name)
 
 
 def suggest(type_name: str) -> list[str]:
-    return difflib.get_close_matches(type_name, [*_types, *_aliases], n=3, cutoff=0.6)
+    return difflib.get_close_matches(type_name, [*_types, *_aliases, *_declared], n=3, cutoff=0.6)
 
 
 def all_types() -> dict[str, type[Node]]:
+    _import_all_declared()
     return dict(sorted(_types.items()))
 
 
 def aliases_of(type_name: str) -> list[str]:
+    _import_all_declared()
     return sorted(a for a, t in _aliases.items() if t == type_name)

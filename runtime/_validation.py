@@ -26,6 +26,7 @@ from ._document import Document, NodeSpec, load
 from ._env import Environment
 from ._envsubst import MissingVariable, substitute
 from ._errors import FlowError, FlowwireError, Problem
+from ._http_settings import config_problems
 from ._node import ConfigRef, Node, NodeProps, NodeRef
 from ._subflows import DEFINITION_TYPES, Expansion, SubflowInstance, expand
 
@@ -80,8 +81,16 @@ def check_files(paths: Sequence[str | Path], env: Mapping[str, str] | None = Non
     return graph
 
 
-def check_documents(documents: list[Document], env: Mapping[str, str] | None = None, problems: list[Problem] | None = None) -> Graph:
+def flow_dir(files: Sequence[str]) -> Path:
+    """Where relative paths in settings (TLS files, context folders) start: the first flow file's folder."""
+    return Path(files[0]).parent if files and not files[0].startswith("<") else Path.cwd()
+
+
+def check_documents(documents: list[Document], env: Mapping[str, str] | None = None, problems: list[Problem] | None = None,
+                    base_dir: Path | None = None) -> Graph:
+    """Check loaded documents as one graph; `base_dir` is the running runtime's when a deploy is checked."""
     problems = problems if problems is not None else []
+    base_dir = base_dir if base_dir is not None else flow_dir([d.path for d in documents])
     env = os.environ if env is None else env
     warnings: list[Problem] = []
     settings: dict[str, Any] = {}
@@ -97,12 +106,14 @@ def check_documents(documents: list[Document], env: Mapping[str, str] | None = N
                 continue
             all_specs[spec.id] = spec
 
+    last_file = documents[-1].path if documents else None
     try:
-        Contexts(settings, Path.cwd())
+        Contexts(settings, base_dir)
     except FlowwireError as exc:
-        problems.append(Problem(str(exc), file=documents[-1].path if documents else None, field="settings.contextStorage"))
+        problems.append(Problem(str(exc), file=last_file, field="settings.contextStorage"))
 
-    problems.extend(_check_settings(settings, documents[-1].path if documents else None))
+    problems.extend(_check_settings(settings, last_file))
+    problems.extend(config_problems(settings, base_dir, last_file)[1])
     tabs = {s.id: s for s in all_specs.values() if s.type == "tab"}
     expansion = expand(all_specs, env, problems)
     enabled = expansion.specs

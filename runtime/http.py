@@ -7,6 +7,8 @@ A handler gets the aiohttp request and the path's `:params` and returns an
 aiohttp response; docs/http.md describes the server and its settings.
 """
 
-from ._http import HttpConfig, HttpServer, Route, RouteHandler
+from ._histogram import Histogram
+from ._http import HttpServer, Route, RouteHandler
+from ._http_settings import HttpConfig
 
-__all__ = ["HttpConfig", "HttpServer", "Route", "RouteHandler"]
+__all__ = ["Histogram", "HttpConfig", "HttpServer", "Route", "RouteHandler"]

@@ -121,23 +121,22 @@ async def wait_until(predicate: Callable[[], object], timeout: float = 5.0, what
         await asyncio.sleep(0.001)
 
 
-def build(nodes: list[dict[str, Any]] | dict[str, Any], env: Mapping[str, str] | None = None, name: str = "<test>") -> Runtime:
-    """Validate in-memory flow data and return an unstarted runtime (raises FlowError)."""
+def build(nodes: list[dict[str, Any]] | dict[str, Any], env: Mapping[str, str] | None = None, name: str = "<test>",
+          base_dir: Path | None = None) -> Runtime:
+    """Validate in-memory flow data and return an unstarted runtime (raises FlowError); relative paths start at `base_dir` (default: cwd)."""
     load_builtins()
     problems: list[Problem] = []
     document = from_data(nodes, name, problems)
     if problems or document is None:
         raise FlowError(problems)
-    graph = check_documents([document], env, problems)
-    return Runtime(graph, base_dir=Path.cwd())
+    base_dir = base_dir or Path.cwd()
+    graph = check_documents([document], env, problems, base_dir=base_dir)
+    return Runtime(graph, base_dir=base_dir)
 
 
 @asynccontextmanager
 async def run_flow(nodes: list[dict[str, Any]] | dict[str, Any], env: Mapping[str, str] | None = None, base_dir: Path | None = None) -> AsyncIterator[Flow]:
-    runtime = build(nodes, env)
-    if base_dir is not None:
-        runtime.base_dir = base_dir
-        runtime.contexts = type(runtime.contexts)(runtime.graph.settings, base_dir)
+    runtime = build(nodes, env, base_dir=base_dir)
     await runtime.start()
     try:
         yield Flow(runtime)

@@ -12,6 +12,7 @@ import pytest
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    from runtime._registry import load_builtins
+    from runtime._registry import all_types, load_builtins
 
     load_builtins()
+    all_types()  # every declared node module, not only the tables: the forked runs must not import them

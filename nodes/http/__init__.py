@@ -1,5 +1,10 @@
-"""Node-RED's HTTP and websocket nodes on the runtime's one HTTP server (docs/http.md)."""
+"""Node-RED's HTTP and websocket nodes on the runtime's one HTTP server (docs/http.md).
 
-from . import http_in, http_response, websocket
+The modules are imported when a flow first uses one of their types (the registry reads `NODE_TYPES`).
+"""
 
-__all__ = ["http_in", "http_response", "websocket"]
+#: Type → the module (in this package) that registers it.
+NODE_TYPES = {
+    "http in": "http_in", "http response": "http_response",
+    "websocket-listener": "websocket", "websocket-client": "websocket", "websocket in": "websocket", "websocket out": "websocket",
+}

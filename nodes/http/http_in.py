@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 Method = Literal["get", "post", "put", "delete", "patch"]
 _WITH_BODY = frozenset({"post", "put", "delete", "patch"})
-DEFAULT_WINDOW = 1000
 
 
 class HttpInProps(NodeProps):
@@ -61,8 +60,7 @@ class HttpIn(Node):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        setting = self.settings.get("httpNodeWindow")
-        self.window = int(self.props.window or setting or DEFAULT_WINDOW)
+        self.window = self.props.window or self.http.config.node_window
         self.in_progress = 0
         self.accepting = False
         self.route: Route | None = None

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 _ids = itertools.count(1)
 _prefix = os.urandom(3).hex()
-_DEFAULT_RECONNECT_MS = 10_000
 
 
 def _session_id() -> str:
@@ -190,8 +189,7 @@ class WebsocketClient(_Endpoint):
         self.socket: aiohttp.ClientWebSocketResponse | None = None
         self.session_id = _session_id()
         self.task: asyncio.Task[None] | None = None
-        delay = self.settings.get("webSocketReconnectTime", _DEFAULT_RECONNECT_MS)
-        self.reconnect_delay = float(delay) / 1000 if isinstance(delay, (int, float)) else _DEFAULT_RECONNECT_MS / 1000
+        self.reconnect_delay = self.http.config.reconnect_delay
 
     @property
     def ready(self) -> bool:

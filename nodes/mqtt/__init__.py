@@ -5,6 +5,8 @@ reconnect, queues, acknowledgements) does not depend on the runtime; the node
 modules are thin mappings of Node-RED's properties onto it.
 """
 
-from . import broker, mqtt_in, mqtt_out, tls
-
-__all__ = ["broker", "mqtt_in", "mqtt_out", "tls"]
+#: Type or alias → the module (in this package) that registers it: imported when a flow first uses one (paho with it).
+NODE_TYPES = {
+    "mqtt-broker": "broker", "mqtt_broker": "broker", "mqtt in": "mqtt_in", "mqtt_in": "mqtt_in",
+    "mqtt out": "mqtt_out", "mqtt_out": "mqtt_out", "tls-config": "tls",
+}

@@ -340,6 +340,16 @@ class BrokerConnection:
             waiter = self._ack_waiters[mid] = self._loop.create_future()
         return waiter
 
+    @property
+    def queued(self) -> int:
+        """Publishes waiting to be handed to paho: held while disconnected (up to `queue_size`) or over the in-flight window."""
+        return len(self._backlog)
+
+    @property
+    def in_flight(self) -> int:
+        """QoS >= 1 publishes handed to paho whose acknowledgement has not come back yet."""
+        return len(self._pending)
+
     def acknowledge(self, mid: int, qos: int, gen: int) -> None:
         """Send the ack of incoming message `mid`, unless connection `gen` (see `Ack`) has gone since."""
         if self._gen == gen and self.connected:

@@ -23,6 +23,7 @@ from ._client import PARK_LIMIT
 from ._codec import OptQos, user_properties
 from ._connection import UNROUTED_GRACE, BrokerConnection, BrokerSettings, Message, TLSSettings
 from ._embedded import EmbeddedBroker
+from ._metrics import BrokerCollector
 from .tls import TlsConfig
 
 
@@ -175,6 +176,7 @@ class MqttBroker(ConfigNode):
         super().__init__(*args, **kwargs)
         self.connection = None  # type: ignore[assignment]
         self.embedded: EmbeddedBroker | None = None
+        self._collector = BrokerCollector(self)
 
     @property
     def _use_embedded(self) -> bool:
@@ -203,9 +205,11 @@ class MqttBroker(ConfigNode):
         except (OSError, ValueError) as exc:  # unreadable password file, bad certificate ...
             raise NodeError(f"mqtt-broker {props.broker}: {exc}") from None
         self.connection = BrokerConnection(settings, logger=self.log)
+        self.http.add_collector(self._collector)
         await self.connection.start()
 
     async def close(self) -> None:
+        self.http.remove_collector(self._collector)
         if self.connection is not None:
             await self.connection.close()
         if self.embedded is not None:

@@ -11,6 +11,5 @@
     emulator/      the offline OpenAI API (`python -m nodes.openai.emulator --port N`)
 """
 
-from . import config, runs
-
-__all__ = ["config", "runs"]
+#: Type or alias → the module (in this package) that registers it: imported when a flow first uses one.
+NODE_TYPES = {"openai-config": "config", "Service Host": "config", "openai-runs": "runs", "openai-api": "runs", "OpenAI API": "runs"}

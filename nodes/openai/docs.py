@@ -139,6 +139,10 @@ The API key never appears in a msg, a log line, a status or an error.
 
 Status: blue dot `requesting`, green dot `streaming`, red ring `error`; cleared on success.
 
+With the runtime's `metrics: true` setting, `/metrics` counts the calls, failures (by `msg.error.type`) and
+call time per method: `flowwire_openai_calls_total`, `flowwire_openai_errors_total`,
+`flowwire_openai_call_seconds` ([docs/http.md](../http.md#metrics)).
+
 Streaming (`stream: true` on the methods that allow it): one msg per server event, in order, each a
 shallow copy of the input msg with `msg.event` = the event name (`thread.run.created`,
 `thread.message.delta`, ...), `msg.payload` = the event's data and `msg.openai` = `{method, event, index,

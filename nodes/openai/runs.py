@@ -13,6 +13,7 @@ is removed as soon as it is read).
 from __future__ import annotations
 
 import difflib
+import time
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
@@ -20,7 +21,7 @@ from pydantic import Field
 from runtime import ConfigRef, Node, NodeProps, lenient, register
 from runtime.properties import get_path, parse_path
 
-from . import _dispatch, _websocket
+from . import _dispatch, _metrics, _websocket
 from ._errors import OpenAINodeError, config_error, from_sdk, invalid_payload
 from ._methods import RUNS, SERVICES, Method, by_service, lookup, names
 from ._params import PayloadError, traits, validate
@@ -79,16 +80,32 @@ class OpenAIMethodNode(Node):
         #: (one status change per busy spell, not two per message: at burst rates those were a visible
         #: share of the node's CPU per call, bench/openai/bursts.py)
         self._requests = 0
+        self._stats: _metrics.CallStats | None = None
 
     async def start(self) -> None:
         self.config = self.config_node(self.props.service)
         self.concurrency = self.config.max_concurrent
         if self._sockets is None:
             traits(self.method)  # read the SDK's signature now rather than on the first message
+        self._stats = _metrics.attach(self.http)
 
     async def close(self) -> None:
         if self._sockets is not None:
             await self._sockets.close_all()
+        if self._stats is not None:
+            _metrics.detach(self.http, self._stats)
+            self._stats = None
+
+    def _failed(self, exc: Exception, msg: dict[str, Any], started: float) -> OpenAINodeError:
+        """The node error for a failed call, counted on /metrics by its type."""
+        self.status(_ERROR)
+        error = from_sdk(exc, self.method.name, msg)
+        self._count(started, str(error.details.get("type") or "error"))
+        return error
+
+    def _count(self, started: float, error: str | None = None) -> None:
+        if self._stats is not None:
+            self._stats.observe(self.method.name, time.perf_counter() - started, error)
 
     def _request(self, msg: dict[str, Any]) -> Any:
         p = self.props
@@ -114,10 +131,13 @@ class OpenAIMethodNode(Node):
             self.status(_ERROR)
             raise invalid_payload(method.name, exc.problems, str(exc), msg) from None
         streaming = traits(method).streamable and (method.force_stream or kwargs.get("stream") is True)
+        started = 0.0
         try:
             async with config.slot():
+                started = time.perf_counter()
                 if streaming:
                     await self._stream(client, kwargs, msg)
+                    self._count(started)
                     return None
                 self._requests += 1
                 if self._requests == 1:
@@ -131,8 +151,8 @@ class OpenAIMethodNode(Node):
                 finally:
                     self._requests -= 1
         except Exception as exc:  # SDK errors: status, timeouts, connection, stream errors
-            self.status(_ERROR)
-            raise from_sdk(exc, method.name, msg) from None
+            raise self._failed(exc, msg, started) from None
+        self._count(started)
         if self._requests == 0:
             self.status({})
         msg["payload"] = outcome.payload
@@ -148,6 +168,7 @@ class OpenAIMethodNode(Node):
         except PayloadError as exc:
             self.status(_ERROR)
             raise invalid_payload(name, exc.problems, str(exc), msg) from None
+        started = time.perf_counter()
         try:
             result = await self._sockets.handle(client, checked)
         except _websocket.SocketError as exc:
@@ -155,8 +176,8 @@ class OpenAIMethodNode(Node):
             raise OpenAINodeError(f"{name}: {exc}", msg, method=name, status=None, type="invalid_request_error",
                                   code="connection_state", param="connection_id", request_id=None) from None
         except Exception as exc:
-            self.status(_ERROR)
-            raise from_sdk(exc, name, msg) from None
+            raise self._failed(exc, msg, started) from None
+        self._count(started)
         self.status({"fill": "green", "shape": "ring", "text": f"{len(self._sockets.open)} open"}
                     if self._sockets.open else {})
         msg["payload"] = result

@@ -200,7 +200,7 @@ async def _run(case: Case, result: Result) -> None:
     _prepare(case, documents, problems)
     if problems:
         raise FlowError(problems)
-    graph = check_documents(documents, {**os.environ}, problems)
+    graph = check_documents(documents, {**os.environ}, problems, base_dir=case.flows[0].parent)
     if problems:
         raise FlowError(problems)
     runtime = Runtime(graph, base_dir=case.flows[0].parent)

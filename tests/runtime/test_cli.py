@@ -128,6 +128,17 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path: Path, capsys: pytest
     assert lines[3] == f"  {path}:3: node 'b': field 'id': duplicate id (first defined at {path}:2)"
 
 
+
+def test_validate_checks_the_http_settings_and_exits_2_naming_file_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_flow(tmp_path, "flow.yaml", "settings: {uiPort: 99999}\nnodes:\n  - {id: d, type: debug}\n")
+    rc, out, err = run_in_process(capsys, monkeypatch, "validate", str(path))
+    assert rc == 2 and out == ""
+    assert err.splitlines() == [
+        "1 problem(s) found; nothing was started:",
+        f"  {path}: field 'settings.uiPort': must be a port number 0-65535 (0: any free port)",
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "data"),
     [
@@ -191,6 +202,15 @@ async def test_run_on_an_invalid_file_starts_nothing_and_exits_2(tmp_path: Path)
     assert rc == 2
     assert fw.stdout == [], "the inject never fired"
     assert any("node 'x'" in line and "field 'complete'" in line for line in fw.stderr)
+
+
+async def test_run_with_a_bad_http_setting_starts_nothing_and_exits_2(tmp_path: Path) -> None:
+    path = write_flow(tmp_path, "flow.yaml", "settings: {metrics: true, httpResponseTimeout: -1}\nnodes:\n  - {id: i, type: inject, once: true, onceDelay: 0, wires: [d]}\n  - {id: d, type: debug}\n")
+    async with flowwire("run", str(path)) as fw:
+        rc = await fw.finish()
+    assert rc == 2
+    assert fw.stdout == [], "the inject never fired"
+    assert any("field 'settings.httpResponseTimeout': must be a number of milliseconds above 0" in line for line in fw.stderr)
 
 
 async def test_run_hello_prints_debug_output_and_exits_0_on_sigint_after_draining() -> None:
