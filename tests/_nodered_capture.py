@@ -7,6 +7,7 @@ per message to the file named by `CAPTURE_FILE`; the recorded
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -45,6 +46,11 @@ def run_until(export: Path, count: int, capture: Path, timeout: float = 15.0) ->
     return got
 
 
+def branch_label(line: str) -> str:
+    """The `branch` a capture line names: the grouping for fixtures whose branches are independent."""
+    return str(json.loads(line)["branch"])
+
+
 def assert_same_per_branch(expected: list[str], got: list[str], branch: Callable[[str], Hashable]) -> None:
     """Same lines, in the same order within each branch (branches run side by side, so only their own order counts)."""
     assert len(got) == len(expected), "flowwire emitted more messages than Node-RED"
@@ -56,3 +62,9 @@ def assert_same_per_branch(expected: list[str], got: list[str], branch: Callable
     assert have.keys() == want.keys()
     for key in want:
         assert have[key] == want[key], f"branch {key!r} differs from Node-RED"
+
+
+def assert_runs_as_recorded(export: Path, work: Path, branch: Callable[[str], Hashable] = branch_label, timeout: float = 15.0) -> None:
+    """Run `export` under flowwire and compare with `<export>.expected.jsonl`, Node-RED's recording of it."""
+    expected = lines(export.with_suffix(".expected.jsonl"))
+    assert_same_per_branch(expected, run_until(export, len(expected), work / "capture.jsonl", timeout), branch)

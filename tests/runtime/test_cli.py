@@ -195,22 +195,22 @@ def test_validate_refuses_an_alias_bomb_at_its_alias_within_bounded_memory(tmp_p
 # -- run ----------------------------------------------------------------------------------------
 
 
-async def test_run_on_an_invalid_file_starts_nothing_and_exits_2(tmp_path: Path) -> None:
-    path = write_flow(tmp_path, "flow.yaml", "- {id: i, type: inject, once: true, onceDelay: 0, wires: [d]}\n- {id: d, type: debug}\n- {id: x, type: debug, complete: 3}\n")
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ("- {id: i, type: inject, once: true, onceDelay: 0, wires: [d]}\n- {id: d, type: debug}\n- {id: x, type: debug, complete: 3}\n", "node 'x': field 'complete'"),
+        ("settings: {metrics: true, httpResponseTimeout: -1}\nnodes:\n  - {id: i, type: inject, once: true, onceDelay: 0, wires: [d]}\n  - {id: d, type: debug}\n",
+         "field 'settings.httpResponseTimeout': must be a number of milliseconds above 0"),
+    ],
+    ids=["a bad node field", "a bad http setting"],
+)
+async def test_run_on_an_invalid_file_starts_nothing_and_exits_2(tmp_path: Path, document: str, problem: str) -> None:
+    path = write_flow(tmp_path, "flow.yaml", document)
     async with flowwire("run", str(path)) as fw:
         rc = await fw.finish()
     assert rc == 2
     assert fw.stdout == [], "the inject never fired"
-    assert any("node 'x'" in line and "field 'complete'" in line for line in fw.stderr)
-
-
-async def test_run_with_a_bad_http_setting_starts_nothing_and_exits_2(tmp_path: Path) -> None:
-    path = write_flow(tmp_path, "flow.yaml", "settings: {metrics: true, httpResponseTimeout: -1}\nnodes:\n  - {id: i, type: inject, once: true, onceDelay: 0, wires: [d]}\n  - {id: d, type: debug}\n")
-    async with flowwire("run", str(path)) as fw:
-        rc = await fw.finish()
-    assert rc == 2
-    assert fw.stdout == [], "the inject never fired"
-    assert any("field 'settings.httpResponseTimeout': must be a number of milliseconds above 0" in line for line in fw.stderr)
+    assert any(problem in line for line in fw.stderr)
 
 
 async def test_run_hello_prints_debug_output_and_exits_0_on_sigint_after_draining() -> None:

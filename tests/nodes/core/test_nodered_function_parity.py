@@ -13,20 +13,13 @@ fixtures/nodered-functions.expected.jsonl is what real Node-RED wrote
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from _nodered_capture import assert_same_per_branch, lines, run_until
+from _nodered_capture import assert_runs_as_recorded
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPORT = FIXTURES / "nodered-functions.json"
-EXPECTED = FIXTURES / "nodered-functions.expected.jsonl"
-
-
-def _branch(line: str) -> str:
-    return str(json.loads(line)["branch"])
 
 
 def test_flowwire_runs_the_function_bodies_as_node_red_did(tmp_path: Path) -> None:
-    expected = lines(EXPECTED)
-    assert_same_per_branch(expected, run_until(EXPORT, len(expected), tmp_path / "capture.jsonl"), _branch)
+    assert_runs_as_recorded(EXPORT, tmp_path)
