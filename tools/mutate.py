@@ -37,6 +37,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "runtime/_events.py": [
         "tests/runtime/test_events.py",
+        "tests/runtime/test_subflows.py",
         "tests/runtime/test_routing.py",
         "tests/nodes/core/test_link.py",
     ],
