@@ -199,6 +199,8 @@ EDGES = [
     ({"t": "istype", "v": "number", "vt": "number"}, 1.5, True),
     ({"t": "istype", "v": "date", "vt": "date"}, 1, False),
     ({"t": "nnull"}, None, False),
+    ({"t": "false"}, True, False),
+    ({"t": "null"}, 0, False),
 ]
 
 
@@ -395,7 +397,7 @@ async def test_tail_waits_for_the_count_when_only_the_last_part_has_it() -> None
     messages = sequence(["a", "b", "c"])
     for msg in messages[:-1]:
         del msg["parts"]["count"]
-    assert await routed([{"t": "tail", "v": "1", "vt": "num"}], messages) == [["c"]]
+    assert await routed([{"t": "tail", "v": "2", "vt": "num"}], messages) == [["b", "c"]]
 
 
 async def test_repair_renumbers_parts_per_output() -> None:
@@ -468,6 +470,9 @@ async def test_sequences_waiting_past_node_message_buffer_max_length_are_dropped
         for msg in sequence(["x", "y", "z"], "seq2"):
             await flow.inject("sw", msg)
         assert [m["payload"] for m in await flow.received("s0")] == ["z"], "counting starts afresh"
+        for msg in sequence(["p", "q", "r"], "seq3"):
+            await flow.inject("sw", msg)
+        assert [m["payload"] for m in await flow.received("s0", 2)] == ["z", "r"], "a sent sequence no longer counts"
 
 
 async def test_incomplete_sequences_at_shutdown_are_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
