@@ -49,7 +49,7 @@ def spec(topic: str, qos: int = 1, datatype: str = "utf8", nl: bool = False, rap
 
 @pytest.mark.parametrize(("fields", "message"), [
     ({"topic": "a/#/b", "qos": "1"}, "field 'topic'"),
-    ({"topic": "a", "qos": "0", "atLeastOnce": True}, "field 'atLeastOnce': needs qos 1"),
+    ({"topic": "a", "qos": "0", "atLeastOnce": True}, "field 'atLeastOnce': needs qos 1 \\(QoS 0 messages are never acknowledged\\)"),
 ])
 def test_a_bad_filter_or_at_least_once_at_qos_0_is_a_validation_error(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(FlowError, match=message):
@@ -145,6 +145,7 @@ async def test_unsubscribe_by_name_by_entries_or_all(broker, peers) -> None:  # 
         await f.inject("in", {"action": "unsubscribe", "topic": "u/a"})
         await f.inject("in", {"action": "unsubscribe", "topic": [{"topic": "u/b"}, 5, "u/unknown"]})
         assert [s["topic"] for s in await subscriptions(f)] == ["u/c", "u/d"]
+        assert f.node("errors").messages == [], "unknown names and non-names are skipped"
         await f.inject("in", {"action": "unsubscribe", "topic": True})
         assert await subscriptions(f) == []
         # The broker handles one client's packets in order: once this later SUBACK is in,
@@ -169,7 +170,7 @@ async def test_connect_with_msg_broker_warns_that_the_configured_settings_are_us
             await f.inject("in", {"action": "connect", "broker": {"port": 1}})
             await conn.wait_connected(5)
     assert conn.settings.port == broker.port
-    assert "msg.broker (changing the broker settings at run time) is not supported" in caplog.text
+    assert "msg.broker (changing the broker settings at run time) is not supported; connecting with the configured settings\n" in caplog.text
 
 
 # -- receiving -------------------------------------------------------------------------------
@@ -217,8 +218,9 @@ async def test_mqtt5_subscription_options_reach_the_broker(broker, peers) -> Non
     assert live["payload"] == "live"
 
 
-async def test_a_payload_that_does_not_decode_is_an_error_with_the_raw_message_and_the_next_one_arrives(broker, peers) -> None:  # type: ignore[no-untyped-def]
-    flow = dynamic_flow(broker.port, topic="bad/t", datatype="json")
+@pytest.mark.parametrize("qos", [0, 1])
+async def test_a_payload_that_does_not_decode_is_an_error_with_the_raw_message_and_the_next_one_arrives(broker, peers, qos: int) -> None:  # type: ignore[no-untyped-def]
+    flow = dynamic_flow(broker.port, topic="bad/t", datatype="json", qos=str(qos))
     async with run_flow(flow) as f:
         await f.node("b").connection.wait_subscribed(5)
         peer = peers(broker.port)
@@ -227,7 +229,7 @@ async def test_a_payload_that_does_not_decode_is_an_error_with_the_raw_message_a
         [err] = await f.received("errors", 1)
         [msg] = await f.received("sink", 1)
     assert "Failed to parse JSON" in err["error"]["message"]
-    assert (err["topic"], err["payload"], err["qos"], err["retain"]) == ("bad/t", b"{not json", 1, False)
+    assert (err["topic"], err["payload"], err["qos"], err["retain"]) == ("bad/t", b"{not json", qos, False)
     assert msg["payload"] == {"ok": 1}
 
 
