@@ -54,7 +54,7 @@ def _covers(listener: Node, node: Node, inside: bool, parents: Mapping[str, str]
     if inside and listener.z != node.z:
         return False
     scope = getattr(listener.props, "scope", None)
-    if scope is None or scope == [] or scope == "flow":
+    if scope is None or scope == []:
         return listener.z == node.z or not node.z or not listener.z
     if scope == "group":
         return bool(listener.g) and _in_group(listener.g, node, parents)

@@ -37,6 +37,7 @@ TESTS: dict[str, list[str]] = {
     ],
     "runtime/_events.py": [
         "tests/runtime/test_events.py",
+        "tests/runtime/test_subflows.py",
         "tests/runtime/test_routing.py",
         "tests/nodes/core/test_link.py",
     ],
@@ -50,10 +51,11 @@ TESTS: dict[str, list[str]] = {
     "nodes/core/switch.py": ["tests/nodes/core/test_switch.py", "tests/nodes/core/test_sequence.py"],
     "nodes/core/delay.py": ["tests/nodes/core/test_delay.py"],
     "nodes/core/trigger.py": ["tests/nodes/core/test_trigger.py"],
-    # Not test_backpressure.py (3,000 messages through a slow flow) nor the TLS tests (they make
-    # certificates): both pass the per-test limit on a loaded machine and add little here.
+    # test_backpressure.py (3,000 messages through a slow flow, ~5 s a run) is what checks the
+    # queue's pause and resume marks. Not the TLS tests: they make certificates and add nothing here.
     "nodes/mqtt/mqtt_in.py": [
         "tests/nodes/mqtt/test_mqtt_in.py",
+        "tests/nodes/mqtt/test_backpressure.py",
         "tests/nodes/mqtt/test_roundtrip.py",
         *(f"tests/nodes/mqtt/test_connection.py::{name}" for name in (
             "test_broker_absent_at_start_then_appears",

@@ -213,7 +213,6 @@ class Delay(Node):
         if "reset" in msg:
             if flush is _ABSENT:
                 self._stop_interval()
-                self._last_sent = None
             self._drop_buffer()
             self._rate = self._fixed_rate
             self.status("blue", "ring", 0)

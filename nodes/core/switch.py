@@ -178,8 +178,8 @@ def _parts(msg: Msg, rule: str) -> dict[str, Any]:
     return parts
 
 
-def _operator(rule: SwitchRule, index: int) -> Test:
-    """The test for one rule: (property, v, v2, msg) -> matched."""
+def _operator(rule: SwitchRule, index: int) -> Test | None:
+    """The test for one rule: (property, v, v2, msg) -> matched; None for `else` (the rules before it decide)."""
     t = rule.t
     if t == "eq":
         return lambda a, b, c, msg: loose_equals(a, b)
@@ -237,15 +237,12 @@ def _operator(rule: SwitchRule, index: int) -> Test:
         )
     if t == "jsonata_exp":
         return lambda a, b, c, msg: b is True
-    if t == "else":
-        return lambda a, b, c, msg: a is True
-    raise ValueError(f"unknown rule type {t!r} (expected one of {', '.join(RULE_TYPES)})")
+    return None  # else (`_compile_rule` turned away unknown types)
 
 
 @dataclass(slots=True)
 class _Rule:
-    is_else: bool
-    test: Test
+    test: Test | None
     v1: Value
     v2: Value
 
@@ -269,7 +266,7 @@ def _compile_rule(rule: SwitchRule, index: int, problems: list[tuple[str, str]])
             problems.append((f"rules.{index}.{'v2' if second else 'v'}", f"{where}: {exc}"))
     if len(values) < 2:
         return None
-    return _Rule(rule.t == "else", test, values[0], values[1])
+    return _Rule(test, values[0], values[1])
 
 
 @dataclass(slots=True)
@@ -367,7 +364,7 @@ class Switch(Node):
         for rule in self._rules:
             b = rule.v1(msg, self, has_parts)
             c = rule.v2(msg, self, has_parts)
-            if rule.is_else:
+            if rule.test is None:
                 matched = no_match_yet
                 no_match_yet = True
             else:
@@ -402,14 +399,15 @@ class Switch(Node):
             queued["parts"]["count"] = group.count
             try:
                 onward = self._apply(queued, True)
-                if self._repair:
-                    self._regroup(onward, queued)
-                elif onward:
-                    self.send(onward)
             except Exception as exc:
                 held.error(exc, queued)
-            else:
-                held.done()
+                onward = None
+            if self._repair:
+                # A message that failed leaves the repaired sequence; the others are still sent, renumbered.
+                self._regroup(onward, queued)
+            elif onward:
+                self.send(onward)
+            held.done()  # no effect after `error`: a held message finishes once
 
     def _regroup(self, onward: list[Msg | None] | None, msg: Msg) -> None:
         """Once a whole sequence is routed, send it with fresh parts per output port."""

@@ -23,7 +23,7 @@ from pydantic import Field, field_validator
 from runtime import Held, Msg, Node, NodeError, NodeProps, Output, clone, lenient, register
 from runtime.properties import Getter, PathError, compile_value, get_path, parse_path
 
-from ._jsvalues import UNDEFINED, parse_float, to_string
+from ._jsvalues import parse_float, to_string
 from .template import compile_template, render
 
 _UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "hr": 3600.0}
@@ -82,8 +82,8 @@ class _Topic:
     #: op2type payl: the latest message as it arrived; Node-RED sends it whole as the second message.
     latest: Msg | None = None
     handle: asyncio.TimerHandle | None = None
+    #: The message whose second message is due; None when none is (op2type nul, resend, wait for reset).
     held: Held | None = None
-    waiting_for_reset: bool = False
 
 
 @register("trigger")
@@ -128,18 +128,17 @@ class Trigger(Node):
         if p.bytopic != "all":
             key = get_path(msg, self._topic_keys) or "_none"
         state = self._topics.get(key)
-        payload = msg.get("payload", UNDEFINED)
-        if "reset" in msg or (p.reset != "" and payload is not None and payload is not UNDEFINED and to_string(payload) == p.reset):
+        payload = msg.get("payload")  # a missing payload, like null, never matches `reset`
+        if "reset" in msg or (p.reset != "" and payload is not None and to_string(payload) == p.reset):
             if state is not None:
                 self._cancel(state)
                 del self._topics[key]
-            self.status()
+            self._show_topics()
             return None
         if state is None or self._loop:
             return self._arm(key, state, msg)
         if self._extend and self._duration > 0:
             if self._op2type == "payl":
-                state.m2 = clone(payload)
                 state.latest = clone(msg)
             if state.handle is not None:
                 state.handle.cancel()
@@ -149,7 +148,6 @@ class Trigger(Node):
                 previous.done()
             state.handle = self.call_later(self._wait(msg), self._second, key, state, msg)
         elif self._op2type == "payl":
-            state.m2 = clone(payload)
             state.latest = clone(msg)
         return None
 
@@ -158,10 +156,10 @@ class Trigger(Node):
         if state is None:
             state = self._topics[key] = _Topic()
         try:
-            if self._op2type in ("pay", "payl"):
+            if self._op2type == "pay":
                 state.m2 = clone(msg.get("payload"))
-                if self._op2type == "payl":
-                    state.latest = clone(msg)
+            elif self._op2type == "payl":
+                state.latest = clone(msg)
             elif self._op2 is not None:
                 state.m2 = self._op2(msg, self)
             if self._op1 is not None:
@@ -169,18 +167,16 @@ class Trigger(Node):
         except PathError as exc:
             del self._topics[key]
             raise NodeError(str(exc)) from None
-        if self._duration == 0 and not self._loop:
-            state.waiting_for_reset = True
-        elif self._loop:
+        if self._loop:
             if state.handle is not None:
                 state.handle.cancel()
             if self._op1type != "nul":
                 self._repeat(state, clone(msg))
-        else:
+        elif self._duration > 0:
             if self._op2type != "nul":
                 state.held = self.hold(msg)
             state.handle = self.call_later(self._wait(msg), self._second, key, state, msg)
-        self.status("blue", "dot", " ")
+        self._show_topics()
         return clone(msg) if self._op1type != "nul" else None
 
     def _wait(self, msg: Msg) -> float:
@@ -203,17 +199,13 @@ class Trigger(Node):
             return
         del self._topics[key]
         held, state.held = state.held, None
-        self.status()
-        if self._op2type == "nul":
+        self._show_topics()
+        if held is None:
             return
-        assert held is not None
         if self._op2type in ("flow", "global") and self._op2 is not None:
-            try:
-                state.m2 = self._op2(msg, self)
-            except PathError as exc:
-                held.error(NodeError(str(exc)), msg)
-                return
-        if self._op2type == "payl" and state.latest is not None:
+            # A context getter raises PathError only without a node; this node is one.
+            state.m2 = self._op2(msg, self)
+        if self._op2type == "payl":
             second = state.latest
         else:
             second = clone(msg)
@@ -221,13 +213,21 @@ class Trigger(Node):
         held.send([None, second] if self.props.outputs == 2 else second)
         held.done()
 
-    def _cancel(self, state: _Topic) -> None:
+    def _show_topics(self) -> None:
+        """Node-RED's status: a dot while any topic is triggered, with their count when more than one."""
+        count = len(self._topics)
+        if count:
+            self.status("blue", "dot", count if count > 1 else None)
+        else:
+            self.status()
+
+    @staticmethod
+    def _cancel(state: _Topic) -> None:
+        """Stop a topic's timer and finish its message; the caller forgets the topic."""
         if state.handle is not None:
             state.handle.cancel()
-            state.handle = None
         if state.held is not None:
             state.held.done()
-            state.held = None
 
     async def stop(self) -> None:
         if self._loop:

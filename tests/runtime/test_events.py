@@ -5,6 +5,7 @@ the shape of `msg.error` and `msg.status`, uncaught errors and the error-loop gu
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -63,6 +64,10 @@ class ReportingConfig(ConfigNode):
     def fail(self, msg: Msg) -> None:
         self.error(NodeError("config trouble"), msg)
 
+    def fail_carrying(self, msg: Msg) -> None:
+        """Report an error whose NodeError carries the msg (and pass none alongside)."""
+        self.error(NodeError("carried trouble", msg=msg))
+
     def show(self, text: str) -> None:
         self.status("red", "ring", text)
 
@@ -81,6 +86,10 @@ def listener(kind: str, node_id: str, z: str = "", g: str = "", scope: Any = Non
 
 def heard(flow: Any, listener_id: str, key: str = "error") -> list[str]:
     return [m[key]["source"]["id"] for m in flow.sink(f"{listener_id}-out").messages]
+
+
+def error_lines(caplog: pytest.LogCaptureFixture, level: int = logging.ERROR) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "flowwire.errors" and r.levelno == level]
 
 
 # -- catch scoping ----------------------------------------------------------------------------
@@ -197,6 +206,44 @@ async def test_an_uncaught_catch_stays_silent_when_a_catch_took_a_config_node_er
         assert heard(flow, "leftovers") == [], "taken by a regular catch: the uncaught one stays silent"
 
 
+async def test_groups_that_contain_each_other_do_not_hang_a_group_scoped_catch() -> None:
+    # A hand-edited file can make two groups each other's parent; the walk up the groups stops.
+    nodes = [
+        {"id": "g1", "type": "group", "g": "g2"},
+        {"id": "g2", "type": "group", "g": "g1"},
+        {"id": "g3", "type": "group"},
+        {"id": "r", "type": "test-raise", "g": "g2"},
+        *listener("catch", "elsewhere", g="g3", scope="group"),
+        *listener("catch", "around", g="g1", scope="group"),
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("r", {"payload": "bad"})
+        await flow.received("around-out")
+        assert heard(flow, "elsewhere") == []
+
+
+async def test_an_uncaught_catch_on_another_tab_hears_nothing() -> None:
+    nodes = [
+        {"id": "t1", "type": "tab"},
+        {"id": "t2", "type": "tab"},
+        {"id": "r", "type": "test-raise", "z": "t1"},
+        {**listener("catch", "leftovers", "t2")[0], "uncaught": True},
+        listener("catch", "leftovers", "t2")[1],
+    ]
+    async with run_flow(nodes) as flow:
+        await flow.inject("r", {"payload": "bad"})
+        await flow.settle()
+        assert heard(flow, "leftovers") == []
+
+
+async def test_an_uncaught_group_scoped_catch_hears_the_groups_nested_in_its_own() -> None:
+    outer_catch, outer_sink = listener("catch", "leftovers", "t1", "outer", "group")
+    nodes = [*GROUPED, {**outer_catch, "uncaught": True}, outer_sink]
+    async with run_flow(nodes) as flow:
+        await raise_everywhere(flow)
+        assert heard(flow, "leftovers") == ["in-outer", "in-inner"]
+
+
 async def test_an_uncaught_catch_hears_only_errors_no_other_catch_took() -> None:
     nodes = [
         {"id": "r1", "type": "test-raise"},
@@ -227,7 +274,7 @@ async def test_the_caught_msg_is_intact_with_msg_error() -> None:
     error = caught["error"]
     assert error["message"] == "ValueError: bad payload"
     assert error["source"] == {"id": "r", "type": "test-raise", "name": "checker", "count": 1}
-    assert "Traceback" in error["stack"] and "bad payload" in error["stack"]
+    assert error["stack"].startswith("Traceback (most recent call last):\n  File ") and error["stack"].endswith("ValueError: bad payload\n")
     assert "error" not in sent, "the catch path gets a copy; the sender's msg is untouched"
 
 
@@ -242,6 +289,54 @@ async def test_node_error_details_are_merged_and_an_earlier_error_moves_to_under
     assert caught["_error"] == "from before"
 
 
+async def test_a_caught_error_is_only_a_debug_line(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="flowwire.errors")
+    nodes = [{"id": "r", "type": "test-raise"}, {"id": "c", "type": "catch", "wires": [["out"]]}, sink("out")]
+    async with run_flow(nodes) as flow:
+        await flow.inject("r", {"payload": "bad", "_msgid": "m-2"})
+        await flow.received("out")
+    assert error_lines(caplog, logging.DEBUG) == ["[test-raise:r] caught: ValueError: bad payload (msgid=m-2)"]
+    assert error_lines(caplog) == []
+
+
+async def test_an_error_carrying_its_msg_reaches_catch_with_that_msg() -> None:
+    nodes = [{"id": "cfg", "type": "test-reporting-config"}, *listener("catch", "c")]
+    async with run_flow(nodes) as flow:
+        flow.node("cfg").fail_carrying({"payload": "carried"})
+        [caught] = await flow.received("c-out")
+    assert caught["payload"] == "carried" and caught["error"]["message"] == "carried trouble"
+
+
+async def test_an_earlier_error_of_the_same_node_without_a_count_counts_as_none() -> None:
+    nodes = [{"id": "r", "type": "test-raise"}, *listener("catch", "c")]
+    async with run_flow(nodes) as flow:
+        await flow.inject("r", {"payload": "bad", "error": {"message": "hand-made", "source": {"id": "r"}}})
+        [caught] = await flow.received("c-out")
+    assert caught["error"]["source"]["count"] == 1
+
+
+async def test_a_msg_that_cannot_be_copied_reaches_the_first_catch_node_only(caplog: pytest.LogCaptureFixture) -> None:
+    nodes = [{"id": "r", "type": "test-raise"}, *listener("catch", "c1"), *listener("catch", "c2"), *listener("catch", "c3")]
+    async with run_flow(nodes) as flow:
+        await flow.inject("r", {"payload": "bad", "lock": threading.Lock()})
+        [caught] = await flow.received("c1-out")
+        await flow.settle()
+        assert caught["error"]["message"] == "ValueError: bad payload"
+        assert heard(flow, "c2") == heard(flow, "c3") == []
+    assert error_lines(caplog) == [
+        f"[test-raise:r] message could not be copied for catch node {c} (TypeError); it reached the first catch node only" for c in ("c2", "c3")
+    ]
+
+
+async def test_a_msg_that_cannot_be_copied_for_complete_nodes_is_logged_for_each(caplog: pytest.LogCaptureFixture) -> None:
+    nodes = [{"id": "j", "type": "junction"}, *listener("complete", "d1", scope=["j"]), *listener("complete", "d2", scope=["j"])]
+    async with run_flow(nodes) as flow:
+        await flow.inject("j", {"payload": 1, "lock": threading.Lock()})
+        await flow.settle()
+        assert flow.sink("d1-out").messages == flow.sink("d2-out").messages == []
+    assert error_lines(caplog) == [f"[junction:j] message could not be copied for complete node {d}: TypeError" for d in ("d1", "d2")]
+
+
 async def test_held_error_reaches_catch_with_the_held_msg() -> None:
     nodes = [{"id": "h", "type": "test-hold"}, {"id": "c", "type": "catch", "wires": [["out"]]}, sink("out")]
     async with run_flow(nodes) as flow:
@@ -254,17 +349,17 @@ async def test_held_error_reaches_catch_with_the_held_msg() -> None:
 
 async def test_an_uncaught_error_is_one_log_line_with_node_id_and_msgid_and_the_flow_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     nodes = [{"id": "r", "type": "test-raise", "wires": [["out"]]}, sink("out")]
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="flowwire.errors")
     async with run_flow(nodes) as flow:
         await flow.inject("r", {"payload": "bad", "_msgid": "abc123"})
         await flow.inject("r", {"payload": "good"})
         [ok] = await flow.received("out")
     assert ok["payload"] == "good"
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 1
-    line = errors[0].getMessage()
-    assert "r" in line and "abc123" in line and "bad payload" in line
+    assert [r.getMessage() for r in errors] == ["[test-raise:r] ValueError: bad payload (msgid=abc123)"]
     assert errors[0].node_id == "r" and errors[0].msgid == "abc123"  # type: ignore[attr-defined]
+    [stack] = error_lines(caplog, logging.DEBUG)
+    assert stack.startswith("[test-raise:r] Traceback (most recent call last):\n") and stack.endswith("ValueError: bad payload\n"), "the traceback at debug level"
 
 
 async def test_an_error_without_a_msg_is_logged_not_caught(caplog: pytest.LogCaptureFixture) -> None:
@@ -275,7 +370,9 @@ async def test_an_error_without_a_msg_is_logged_not_caught(caplog: pytest.LogCap
         await flow.idle()
     assert caught["error"]["message"] == "with msg"
     assert len(flow.node("out").messages) == 1
-    assert any("no msg here" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+    [logged] = [r for r in caplog.records if r.name == "flowwire.errors" and r.levelno == logging.ERROR]
+    assert logged.getMessage() == "[function:f] no msg here"
+    assert (logged.node_id, logged.msgid) == ("f", None)  # type: ignore[attr-defined]
 
 
 async def test_the_error_loop_guard_stops_a_catch_path_that_fails_forever(caplog: pytest.LogCaptureFixture) -> None:
@@ -292,7 +389,9 @@ async def test_the_error_loop_guard_stops_a_catch_path_that_fails_forever(caplog
     counts = [m["error"]["source"]["count"] for m in flow.node("seen").messages]
     assert counts == list(range(1, 10)), "Node-RED's count: catches 1..9, the 10th error is dropped"
     assert calls == 10
-    assert any("error loop" in r.getMessage() and "loop" in r.getMessage() for r in caplog.records)
+    [logged] = [r for r in caplog.records if r.name == "flowwire.errors" and r.levelno == logging.ERROR]
+    assert logged.getMessage() == "[function:f] message exceeded the maximum number of catches (10), dropped to stop an error loop: RuntimeError: again (msgid=loop)"
+    assert (logged.node_id, logged.msgid) == ("f", "loop")  # type: ignore[attr-defined]
 
 
 # -- status --------------------------------------------------------------------------------

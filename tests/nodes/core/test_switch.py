@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 
+from nodes.core.switch import RULE_TYPES
 from runtime import FlowError
 from runtime.testing import build, run_flow
 
@@ -168,12 +170,105 @@ async def test_comparison_at_the_boundary(rule: dict[str, Any], payload: Any, ex
     assert await matches(rule, payload) is expected
 
 
-async def test_missing_property_is_null_but_not_a_type() -> None:
-    rules = [{"t": "null"}, {"t": "istype", "v": "undefined", "vt": "undefined"}, {"t": "istype", "v": "null", "vt": "null"}]
-    async with run_flow(switch_flow(rules, property="missing")) as flow:
+#: Cases Node-RED settles in ways a reader might not guess, each a rule, a payload and whether it matches.
+EDGES = [
+    # a rule value without a type: a number when it looks like one, "" when missing, else the text
+    ({"t": "lt", "v": "10"}, "9", True),  # 9 < 10 as numbers ("9" < "10" as text is false)
+    ({"t": "eq"}, "", True),
+    ({"t": "eq"}, "0", False),
+    ({"t": "eq", "v": "abc"}, "abc", True),
+    # json and null typed values stand for the type names themselves (Node-RED's backwards compatibility)
+    ({"t": "eq", "v": "{}", "vt": "json"}, "json", True),
+    ({"t": "eq", "v": "", "vt": "null"}, "null", True),
+    # regex: a missing pattern matches anything; "string" is the same type as "str"
+    ({"t": "regex"}, "anything", True),
+    ({"t": "regex", "v": "^a", "vt": "string"}, "abc", True),
+    # hask on what has no keys, on arrays and strings (length and indexes), on objects
+    ({"t": "hask", "v": "length", "vt": "str"}, [1, 2], True),
+    ({"t": "hask", "v": "1", "vt": "str"}, [1, 2], True),
+    ({"t": "hask", "v": "2", "vt": "str"}, [1, 2], False),
+    ({"t": "hask", "v": "x", "vt": "str"}, [1, 2], False),
+    ({"t": "hask", "v": "0", "vt": "str"}, "ab", True),
+    ({"t": "hask", "v": "a", "vt": "str"}, None, False),
+    ({"t": "hask", "v": "a", "vt": "str"}, 5, False),
+    ({"t": "hask", "v": "key", "vt": "msg"}, {"key": 1}, False),  # msg.key is missing: undefined is no key
+    # istype: JSON text (a number's text is JSON, an object is not), numbers are not booleans, unknown types match nothing
+    ({"t": "istype", "v": "json", "vt": "json"}, 5, True),
+    ({"t": "istype", "v": "json", "vt": "json"}, {"a": 1}, False),
+    ({"t": "istype", "v": "number", "vt": "number"}, True, False),
+    ({"t": "istype", "v": "number", "vt": "number"}, 1.5, True),
+    ({"t": "istype", "v": "date", "vt": "date"}, 1, False),
+    ({"t": "nnull"}, None, False),
+    ({"t": "false"}, True, False),
+    ({"t": "null"}, 0, False),
+]
+
+
+@pytest.mark.parametrize(("rule", "payload", "expected"), EDGES)
+async def test_edge_cases_as_node_red_settles_them(rule: dict[str, Any], payload: Any, expected: bool) -> None:
+    assert await matches(rule, payload) is expected
+
+
+async def test_hask_with_a_key_taken_from_the_message() -> None:
+    rules = [{"t": "hask", "v": "key", "vt": "msg"}]
+    assert await routed(rules, [{"payload": {"a": 1}, "key": "a"}, {"payload": {"a": 1}, "key": "b"}, {"payload": {"a": 1}, "key": {"a": 1}}]) == [[{"a": 1}]]
+
+
+@pytest.mark.parametrize("path", ["missing", "payload.a.b"])
+async def test_missing_property_is_null_but_not_a_type(path: str) -> None:
+    rules = [{"t": "null"}, {"t": "istype", "v": "undefined", "vt": "undefined"}, {"t": "istype", "v": "null", "vt": "null"}, {"t": "nnull"}]
+    async with run_flow(switch_flow(rules, property=path)) as flow:
         await flow.inject("sw", {"payload": 1})
         await flow.idle()
-        assert [len(flow.node(f"s{i}").messages) for i in range(3)] == [1, 1, 0]
+        assert [len(flow.node(f"s{i}").messages) for i in range(4)] == [1, 1, 0, 0]
+
+
+async def test_a_property_from_flow_context_or_env() -> None:
+    rules = [{"t": "istype", "v": "undefined", "vt": "undefined"}, {"t": "istype", "v": "null", "vt": "null"}, {"t": "eq", "v": "on", "vt": "str"}]
+    async with run_flow(switch_flow(rules, property="mode", propertyType="flow")) as flow:
+        await flow.inject("sw", {"payload": "unset"})
+        flow.node("sw").flow_context.set("mode", "on")
+        await flow.inject("sw", {"payload": "set"})
+        await flow.idle()
+        assert [[m["payload"] for m in flow.node(f"s{i}").messages] for i in range(3)] == [["unset"], [], ["set"]]
+    # An unset environment variable is "", as Node-RED evaluates an env property.
+    assert await routed([{"t": "empty"}], [{"payload": "unset"}], property="SW_SURELY_UNSET_VARIABLE", propertyType="env") == [["unset"]]
+
+
+async def test_a_property_expression_that_fails_is_a_warning_and_the_message_goes_nowhere(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    assert await routed([{"t": "else"}], [{"payload": "x"}], property="$number(payload)", propertyType="jsonata") == [[]]
+    assert "invalid property expression: JSONata expression '$number(payload)' failed: could not convert string to float: 'x'" in caplog.text
+
+
+async def test_rule_values_from_the_message_context_and_jsonata() -> None:
+    rules = [
+        {"t": "btwn", "v": "low", "vt": "msg", "v2": "high", "v2t": "msg"},
+        {"t": "btwn", "v": "0", "vt": "num", "v2": "limit", "v2t": "flow"},
+        {"t": "eq", "v": "payload.expected", "vt": "jsonata"},
+    ]
+    async with run_flow(switch_flow(rules, property="payload.n")) as flow:
+        flow.node("sw").flow_context.set("limit", 5)
+        await flow.inject("sw", {"payload": {"n": 4, "expected": 4}, "low": 3, "high": 4})
+        await flow.inject("sw", {"payload": {"n": 6, "expected": 7}, "low": 5, "high": 7})
+        await flow.idle()
+        assert [[m["payload"]["n"] for m in flow.node(f"s{i}").messages] for i in range(3)] == [[4, 6], [4], [4]]
+
+
+async def test_a_regex_from_the_message_with_and_without_case() -> None:
+    rules = [{"t": "regex", "v": "pattern", "vt": "msg", "case": True}, {"t": "regex", "v": "pattern", "vt": "msg"}]
+    out = await routed(rules, [{"payload": "HELLO", "pattern": "^hel"}, {"payload": "hello", "pattern": "^hel"}, {"payload": "bye", "pattern": "^hel"}])
+    assert out == [["HELLO", "hello"], ["hello"]]
+
+
+async def test_a_regex_from_the_message_that_does_not_compile_is_an_error_for_catch() -> None:
+    nodes = switch_flow([{"t": "eq", "v": "x", "vt": "str"}, {"t": "regex", "v": "pattern", "vt": "msg"}])
+    nodes += [{"id": "c", "type": "catch", "scope": ["sw"], "wires": [["errors"]]}, {"id": "errors", "type": "test-sink"}]
+    async with run_flow(nodes) as flow:
+        await flow.inject("sw", {"payload": "a", "pattern": "([a-z"})
+        [caught] = await flow.received("errors")
+        assert caught["error"]["message"] == "rule 2 (regex): invalid regular expression '([a-z': unterminated character set at position 1"
+        assert caught["payload"] == "a"
 
 
 async def test_value_types_msg_flow_global_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,6 +292,10 @@ async def test_property_from_context_and_jsonata() -> None:
         await flow.inject("sw", {"payload": 1})
         assert [m["payload"] for m in await flow.received("s0")] == [1]
     assert await routed([{"t": "eq", "v": "6", "vt": "num"}], [{"payload": {"a": 2, "b": 3}}], property="payload.a * payload.b", propertyType="jsonata") == [[{"a": 2, "b": 3}]]
+
+
+async def test_prev_before_the_first_message_is_null() -> None:
+    assert await routed([{"t": "eq", "v": "", "vt": "prev"}], [{"payload": None}]) == [[None]]
 
 
 async def test_prev_compares_with_the_previous_value() -> None:
@@ -234,6 +333,12 @@ async def test_else_only_when_nothing_before_it_matched() -> None:
     assert await routed(rules, [{"payload": 7}, {"payload": 3}]) == [[7], [3], [7, 3]]
 
 
+async def test_each_else_looks_back_to_the_previous_else() -> None:
+    # Node-RED's elseflag: an else matches when no rule matched since the previous else (that else included).
+    rules = [{"t": "eq", "v": "a", "vt": "str"}, {"t": "else"}, {"t": "eq", "v": "b", "vt": "str"}, {"t": "else"}]
+    assert await routed(rules, [{"payload": "a"}, {"payload": "b"}, {"payload": "c"}]) == [["a"], ["b", "c"], ["b"], ["a"]]
+
+
 async def test_matching_outputs_get_separate_copies() -> None:
     rules = [{"t": "nnull"}, {"t": "nnull"}]
     async with run_flow(switch_flow(rules)) as flow:
@@ -255,11 +360,44 @@ async def test_head_tail_index() -> None:
     assert await routed(rules, sequence(["a", "b", "c", "d", "e"])) == [["a", "b"], ["d", "e"], ["b", "c"]]
 
 
+async def test_jsonata_rules_see_the_position_in_the_sequence_as_i_and_n() -> None:
+    rules = [{"t": "jsonata_exp", "v": "$I = $N - 1", "vt": "jsonata"}]
+    assert await routed(rules, sequence(["a", "b", "c"])) == [["c"]]
+    # ... also when a tail rule collects the sequence first
+    rules += [{"t": "tail", "v": "2", "vt": "num"}]
+    assert await routed(rules, sequence(["a", "b", "c"])) == [["c"], ["b", "c"]]
+
+
+async def test_without_tail_or_repair_a_sequence_passes_message_by_message() -> None:
+    async with run_flow(switch_flow([{"t": "head", "v": "5", "vt": "num"}])) as flow:
+        first, second = sequence(["a", "b", "c"])[:2]
+        await flow.inject("sw", first)
+        await flow.inject("sw", second)
+        assert [m["payload"] for m in await flow.received("s0", 2)] == ["a", "b"], "not held back for the rest of the sequence"
+
+
+async def test_with_repair_a_message_outside_any_sequence_passes_at_once() -> None:
+    assert await routed([{"t": "nnull"}], [{"payload": 1}], repair=True) == [[1]]
+
+
+@pytest.mark.parametrize(
+    ("rule", "parts", "expected"),
+    [
+        ({"t": "head", "v": "2", "vt": "num"}, {"count": 3}, False),  # no index: undefined < 2 is false
+        ({"t": "tail", "v": "1", "vt": "num"}, {"index": 1}, False),  # no count: NaN
+        ({"t": "tail", "v": "3", "vt": "num"}, {"count": 3}, False),
+        ({"t": "index", "v": "0", "vt": "num", "v2": "2", "v2t": "num"}, {"count": 3}, False),
+    ],
+)
+async def test_position_rules_on_incomplete_parts(rule: dict[str, Any], parts: dict[str, Any], expected: bool) -> None:
+    assert (await routed([rule], [{"payload": "x", "parts": parts}]) == [["x"]]) is expected
+
+
 async def test_tail_waits_for_the_count_when_only_the_last_part_has_it() -> None:
     messages = sequence(["a", "b", "c"])
     for msg in messages[:-1]:
         del msg["parts"]["count"]
-    assert await routed([{"t": "tail", "v": "1", "vt": "num"}], messages) == [["c"]]
+    assert await routed([{"t": "tail", "v": "2", "vt": "num"}], messages) == [["b", "c"]]
 
 
 async def test_repair_renumbers_parts_per_output() -> None:
@@ -284,13 +422,66 @@ async def test_without_repair_parts_pass_unchanged() -> None:
         assert msg["parts"] == {"id": "seq1", "index": 1, "count": 2, "type": "array", "len": 1}
 
 
-async def test_head_without_parts_is_an_error_for_catch() -> None:
-    nodes = switch_flow([{"t": "head", "v": "1", "vt": "num"}])
+@pytest.mark.parametrize("rule", [{"t": "head", "v": "1", "vt": "num"}, {"t": "tail", "v": "1", "vt": "num"}, {"t": "index", "v": "0", "vt": "num", "v2": "1", "v2t": "num"}])
+async def test_a_position_rule_without_parts_is_an_error_for_catch(rule: dict[str, Any]) -> None:
+    nodes = switch_flow([rule])
     nodes += [{"id": "c", "type": "catch", "scope": ["sw"], "wires": [["errors"]]}, {"id": "errors", "type": "test-sink"}]
     async with run_flow(nodes) as flow:
         await flow.inject("sw", {"payload": 1})
         [caught] = await flow.received("errors")
-        assert "msg.parts" in caught["error"]["message"]
+        assert caught["error"]["message"] == f"rule {rule['t']!r} tests the position in a sequence, but the message has no msg.parts"
+
+
+async def test_an_error_inside_a_repaired_sequence_is_caught_with_its_message_and_the_rest_are_sent() -> None:
+    rules = [{"t": "regex", "v": "pattern", "vt": "msg"}]
+    nodes = switch_flow(rules, repair=True)
+    nodes += [{"id": "c", "type": "catch", "scope": ["sw"], "wires": [["errors"]]}, {"id": "errors", "type": "test-sink"}]
+    async with run_flow(nodes) as flow:
+        messages = sequence(["a", "b", "c"])
+        messages[1]["pattern"] = "([a-z"
+        for msg in messages:
+            await flow.inject("sw", {**msg, "pattern": msg.get("pattern", ".")})
+        [caught] = await flow.received("errors")
+        assert caught["payload"] == "b" and caught["error"]["message"].startswith("rule 1 (regex): invalid regular expression")
+        sent = await flow.received("s0", 2)
+        assert [(m["payload"], m["parts"]["index"], m["parts"]["count"]) for m in sent] == [("a", 0, 2), ("c", 1, 2)]
+
+
+async def test_a_message_the_property_expression_fails_on_leaves_a_repaired_sequence(caplog: pytest.LogCaptureFixture) -> None:
+    async with run_flow(switch_flow([{"t": "else"}], repair=True, property="$number(payload)", propertyType="jsonata")) as flow:
+        for msg in sequence(["1", "x", "3"]):
+            await flow.inject("sw", msg)
+        msgs = await flow.received("s0", 2)
+    assert [(m["payload"], m["parts"]["index"], m["parts"]["count"]) for m in msgs] == [("1", 0, 2), ("3", 1, 2)]
+
+
+async def test_sequences_waiting_past_node_message_buffer_max_length_are_dropped_with_an_error() -> None:
+    nodes = switch_flow([{"t": "tail", "v": "1", "vt": "num"}])
+    nodes += [{"id": "c", "type": "catch", "scope": ["sw"], "wires": [["errors"]]}, {"id": "errors", "type": "test-sink"}]
+    async with run_flow({"settings": {"nodeMessageBufferMaxLength": 3}, "nodes": nodes}) as flow:
+        waiting = sequence(["a", "b", "c", "d", "e"])
+        for msg in waiting[:4]:
+            del msg["parts"]["count"]
+            await flow.inject("sw", msg)
+        [caught] = await flow.received("errors")
+        assert caught["error"]["message"] == "too many pending messages (nodeMessageBufferMaxLength)"
+        assert caught["payload"] == "d", "three may wait, the fourth is too many"
+        assert flow.runtime.in_flight == 0, "the waiting ones were let go"
+        for msg in sequence(["x", "y", "z"], "seq2"):
+            await flow.inject("sw", msg)
+        assert [m["payload"] for m in await flow.received("s0")] == ["z"], "counting starts afresh"
+        for msg in sequence(["p", "q", "r"], "seq3"):
+            await flow.inject("sw", msg)
+        assert [m["payload"] for m in await flow.received("s0", 2)] == ["z", "r"], "a sent sequence no longer counts"
+
+
+async def test_incomplete_sequences_at_shutdown_are_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    nodes = switch_flow([{"t": "tail", "v": "1", "vt": "num"}])
+    async with run_flow({"settings": {"drainTimeout": 0.05}, "nodes": nodes}) as flow:
+        for msg in sequence(["a", "b", "c"])[:2]:
+            await flow.inject("sw", msg)
+    assert "closing with 2 message(s) of incomplete sequences; they are dropped" in caplog.text
 
 
 # -- validation: names the node and the rule ---------------------------------------------------
@@ -302,16 +493,28 @@ def problems(rules: list[dict[str, Any]]) -> list[tuple[str | None, str | None, 
     return [(p.node_id, p.field, p.message) for p in info.value.problems]
 
 
-def test_bad_regex_names_node_and_rule() -> None:
-    [(node, field, message)] = problems([{"t": "eq", "v": "a"}, {"t": "regex", "v": "([a-z", "vt": "str"}])
+@pytest.mark.parametrize("vt", ["str", "string"])
+def test_bad_regex_names_node_and_rule(vt: str) -> None:
+    [(node, field, message)] = problems([{"t": "eq", "v": "a"}, {"t": "regex", "v": "([a-z", "vt": vt}])
     assert (node, field) == ("sw", "rules.1.v")
-    assert "rule 2 (regex)" in message and "invalid regular expression" in message
+    assert message == "rule 2 (regex): invalid regular expression '([a-z': unterminated character set at position 1"
 
 
 def test_unknown_rule_type_names_node_and_rule() -> None:
-    [(node, field, message)] = problems([{"t": "equals", "v": "a"}])
-    assert (node, field) == ("sw", "rules.0.t")
-    assert "unknown rule type 'equals'" in message
+    [(node, field, message)] = problems([{"t": "eq", "v": "a"}, {"t": "equals", "v": "a"}])
+    assert (node, field) == ("sw", "rules.1.t")
+    assert message == f"rule 2: unknown rule type 'equals' (expected one of {', '.join(RULE_TYPES)})"
+
+
+def test_a_value_that_is_not_a_number_names_the_value_it_is_in() -> None:
+    rules = [{"t": "btwn", "v": "1", "vt": "num", "v2": "ten", "v2t": "num"}, {"t": "eq", "v": "abc", "vt": "num"}]
+    assert problems(rules) == [("sw", "rules.0.v2", "rule 1 (btwn): 'ten' is not a number"), ("sw", "rules.1.v", "rule 2 (eq): 'abc' is not a number")]
+
+
+def test_an_unknown_property_type_is_a_validation_error() -> None:
+    with pytest.raises(FlowError) as info:
+        build(switch_flow([{"t": "else"}], propertyType="vault"))
+    assert [(p.field, p.message) for p in info.value.problems] == [("propertyType", "unknown property type 'vault' (expected msg, flow, global, env or jsonata)")]
 
 
 def test_bad_jsonata_rule_value() -> None:

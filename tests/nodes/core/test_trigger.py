@@ -8,13 +8,14 @@ that survives a reset shows as a wrong time or an extra message.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 from _clock import inject_at, now, offsets, payloads
 
 from runtime import FlowError
-from runtime.testing import build, run_flow, wait_until
+from runtime.testing import Flow, build, run_flow, wait_until
 
 pytestmark = pytest.mark.looptime
 
@@ -28,6 +29,29 @@ def trigger_flow(outputs: int = 1, **props: Any) -> list[dict[str, Any]]:
         {"id": "out", "type": "test-sink"},
         {"id": "second", "type": "test-sink"},
     ]
+
+
+def observed(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The flow plus what a user watches of node "t": its status ("statuses"), its errors
+    ("errors") and the messages it has finished with ("completed")."""
+    return [
+        *nodes,
+        {"id": "st", "type": "status", "scope": ["t"], "wires": [["statuses"]]},
+        {"id": "c", "type": "catch", "scope": ["t"], "wires": [["errors"]]},
+        {"id": "cp", "type": "complete", "scope": ["t"], "wires": [["completed"]]},
+        {"id": "statuses", "type": "test-sink"},
+        {"id": "errors", "type": "test-sink"},
+        {"id": "completed", "type": "test-sink"},
+    ]
+
+
+def statuses(flow: Flow) -> list[tuple[Any, Any, Any]]:
+    """(fill, shape, text) of each status node "t" showed, in order."""
+    return [(m["status"].get("fill"), m["status"].get("shape"), m["status"].get("text")) for m in flow.sink("statuses").messages]
+
+
+def without_msgid(msg: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in msg.items() if k != "_msgid"}
 
 
 async def test_defaults_send_1_at_once_then_0_after_the_duration() -> None:
@@ -72,6 +96,85 @@ async def test_reset_by_msg_reset_cancels_the_second_message() -> None:
         assert offsets(flow, "out", start) == pytest.approx([0, 6, 7], abs=TOLERANCE)
 
 
+async def test_extend_with_the_latest_payload_sends_the_latest_message_whole() -> None:
+    async with run_flow(trigger_flow(op1="a", op2="", op2type="payl", extend=True, duration="100")) as flow:
+        start = now()
+        await inject_at(flow, "t", start, [(0, {"payload": 0, "topic": "first"}), (0.05, {"payload": 1, "topic": "latest"})])
+        first, second = await flow.received("out", 2)
+        assert without_msgid(second) == {"payload": 1, "topic": "latest"}
+        assert offsets(flow, "out", start) == pytest.approx([0, 0.150], abs=TOLERANCE)
+
+
+async def test_the_latest_message_as_second_is_the_message_as_it_arrived() -> None:
+    # Node-RED keeps a copy of the message as it arrived, before op1 set its payload.
+    async with run_flow(trigger_flow(op2="", op2type="payl")) as flow:
+        await flow.inject("t", {"topic": "no payload"})
+        first, second = await flow.received("out", 2)
+        assert without_msgid(first) == {"topic": "no payload", "payload": "1"}
+        assert without_msgid(second) == {"topic": "no payload"}
+
+
+async def test_extend_uses_the_latest_msg_delay_and_finishes_each_message_when_replaced_or_sent() -> None:
+    props = {"op1": "a", "op2": "b", "extend": True, "duration": "100", "overrideDelay": True}
+    async with run_flow(observed(trigger_flow(**props))) as flow:
+        start = now()
+        await inject_at(flow, "t", start, [(0, {"payload": 0}), (0.05, {"payload": 1, "delay": 30})])
+        assert payloads(await flow.received("out", 2)) == ["a", "b"]
+        assert offsets(flow, "out", start) == pytest.approx([0, 0.080], abs=TOLERANCE)
+        assert payloads(await flow.received("completed", 2)) == ["a", 1]
+        assert offsets(flow, "completed", start) == pytest.approx([0.05, 0.080], abs=TOLERANCE)
+        assert flow.runtime.in_flight == 0
+
+
+async def test_extend_without_a_second_message_sends_nothing_more() -> None:
+    async with run_flow(observed(trigger_flow(op1="a", op2="", op2type="nul", extend=True, duration="100"))) as flow:
+        start = now()
+        await inject_at(flow, "t", start, [(0, {"payload": 0}), (0.05, {"payload": 1})])
+        await asyncio.sleep(1)
+        assert payloads(flow.sink("out").messages) == ["a"]
+        assert offsets(flow, "completed", start) == pytest.approx([0, 0.05], abs=TOLERANCE), "nothing waits for a second message"
+        assert flow.runtime.in_flight == 0
+
+
+async def test_a_message_is_complete_when_its_second_message_is_sent() -> None:
+    async with run_flow(observed(trigger_flow())) as flow:
+        start = now()
+        await flow.inject("t", {"payload": "x"})
+        await flow.received("out", 2)
+        [done] = await flow.received("completed")
+        assert offsets(flow, "completed", start) == pytest.approx([0.020], abs=TOLERANCE)
+        assert done["payload"] == "1"
+
+
+async def test_without_a_second_message_a_message_is_complete_at_once() -> None:
+    async with run_flow(observed(trigger_flow(op2="", op2type="nul"))) as flow:
+        start = now()
+        await flow.inject("t", {"payload": "x"})
+        assert payloads(await flow.received("completed")) == ["1"]
+        assert offsets(flow, "completed", start) == [0]
+        await asyncio.sleep(1)
+        assert payloads(flow.sink("out").messages) == ["1"]
+        assert flow.runtime.in_flight == 0
+
+
+async def test_status_shows_a_dot_while_triggered_with_the_count_of_topics_when_more_than_one() -> None:
+    async with run_flow(observed(trigger_flow(bytopic="topic", duration="100"))) as flow:
+        start = now()
+        await inject_at(flow, "t", start, [(0, {"topic": "a"}), (0.01, {"topic": "b"}), (0.02, {"topic": "b", "reset": True})])
+        await asyncio.sleep(1)
+        dot = ("blue", "dot")
+        assert statuses(flow) == [(*dot, None), (*dot, "2"), (*dot, None), (None, None, None)]
+        assert offsets(flow, "statuses", start) == pytest.approx([0, 0.01, 0.02, 0.1], abs=TOLERANCE)
+
+
+async def test_a_message_without_a_topic_is_triggered_as_topic_none() -> None:
+    # Node-RED files a message without a topic under "_none": a message whose topic is "_none" shares its trigger.
+    async with run_flow(trigger_flow(bytopic="topic", op1="", op1type="pay", duration="100")) as flow:
+        await flow.inject("t", {"payload": "no topic"})
+        await flow.inject("t", {"payload": "topic _none", "topic": "_none"})
+        assert payloads(await flow.received("out", 2)) == ["no topic", "0"]
+
+
 async def test_reset_by_payload_value() -> None:
     async with run_flow(trigger_flow(op1="a", op2="b", duration="1", units="s", reset="stop")) as flow:
         start = now()
@@ -98,8 +201,9 @@ async def test_reset_of_one_topic_leaves_the_others() -> None:
         assert offsets(flow, "out", start) == pytest.approx([0, 0, 0.10], abs=TOLERANCE)
 
 
-async def test_duration_zero_waits_until_reset() -> None:
-    async with run_flow(trigger_flow(op1="on", duration="0")) as flow:
+@pytest.mark.parametrize("extend", [False, True])
+async def test_duration_zero_waits_until_reset(extend: bool) -> None:
+    async with run_flow(trigger_flow(op1="on", duration="0", extend=extend)) as flow:
         await flow.inject("t", {"payload": 1})
         await flow.inject("t", {"payload": 2})
         await asyncio.sleep(3600)  # an hour of loop time: still waiting for the reset
@@ -131,6 +235,32 @@ async def test_a_message_during_resend_sends_at_once_and_restarts_the_interval()
         assert offsets(flow, "out", start) == pytest.approx([0, 0.01, 0.02, 0.025, 0.035, 0.045], abs=TOLERANCE)
         await asyncio.sleep(1)
         assert len(flow.sink("out").messages) == 6, "one resend timer, not two"
+
+
+async def test_without_a_reset_value_an_empty_payload_is_a_message() -> None:
+    async with run_flow(trigger_flow(op1="on", op2="off", duration="100")) as flow:
+        start = now()
+        await inject_at(flow, "t", start, [(0, {"payload": 1}), (0.05, {"payload": ""})])
+        assert payloads(await flow.received("out", 2)) == ["on", "off"]
+        assert offsets(flow, "out", start) == pytest.approx([0, 0.1], abs=TOLERANCE)
+
+
+async def test_resending_nothing_sends_nothing() -> None:
+    async with run_flow(trigger_flow(**{**RESEND, "op1": "", "op1type": "nul"})) as flow:
+        await flow.inject("t", {"payload": 1})
+        await asyncio.sleep(1)
+        assert flow.sink("out").messages == []
+
+
+async def test_stopping_the_flow_stops_the_resend_timer_while_the_drain_waits_for_others() -> None:
+    nodes = [*trigger_flow(**RESEND), {"id": "slow", "type": "delay", "timeout": 1, "timeoutUnits": "seconds", "wires": [["slow-out"]]}, {"id": "slow-out", "type": "test-sink"}]
+    async with run_flow(nodes) as flow:
+        await flow.inject("t", {"payload": 1})
+        await flow.inject("slow", {"payload": "slow"})
+        await asyncio.sleep(0.035)
+        sink = flow.sink("out")
+    assert payloads(flow.sink("slow-out").messages) == ["slow"], "the drain waited for the delay"
+    assert len(sink.messages) == 4
 
 
 async def test_stopping_the_flow_stops_the_resend_timer() -> None:
@@ -167,6 +297,14 @@ async def test_second_message_on_its_own_output() -> None:
         assert offsets(flow, "second", start) == pytest.approx([0.020], abs=TOLERANCE)
 
 
+async def test_msg_delay_is_ignored_without_override_delay() -> None:
+    async with run_flow(trigger_flow(op1="a", op2="b", duration="20")) as flow:
+        start = now()
+        await flow.inject("t", {"payload": 1, "delay": 5})
+        assert payloads(await flow.received("out", 2)) == ["a", "b"]
+        assert offsets(flow, "out", start) == pytest.approx([0, 0.020], abs=TOLERANCE)
+
+
 async def test_override_delay_from_msg_delay() -> None:
     async with run_flow(trigger_flow(op1="a", op2="b", duration="1", units="hr", overrideDelay=True)) as flow:
         start = now()
@@ -175,13 +313,44 @@ async def test_override_delay_from_msg_delay() -> None:
         assert offsets(flow, "out", start) == pytest.approx([0, 0.015], abs=TOLERANCE)
 
 
-async def test_typed_values_and_templates() -> None:
-    async with run_flow(trigger_flow(op1="Hello {{payload}}", op1type="str", op2="level", op2type="flow")) as flow:
-        flow.node("t").flow_context.set("level", 1)
+@pytest.mark.parametrize("scope", ["flow", "global"])
+async def test_typed_values_and_templates(scope: str) -> None:
+    async with run_flow(trigger_flow(op1="Hello {{payload}}", op1type="str", op2="level", op2type=scope)) as flow:
+        context = getattr(flow.node("t"), f"{scope}_context")
+        context.set("level", 1)
         await flow.inject("t", {"payload": "you"})
         await wait_until(lambda: len(flow.node("out").messages) == 1)
-        flow.node("t").flow_context.set("level", 2)  # flow/global are read again when the wait ends
+        context.set("level", 2)  # flow/global are read again when the wait ends
         assert payloads(await flow.received("out", 2)) == ["Hello you", 2]
+
+
+async def test_op1_from_context_and_op2_from_the_message_as_it_arrived() -> None:
+    async with run_flow(trigger_flow(op1="greeting", op1type="flow", op2="payload", op2type="msg")) as flow:
+        flow.node("t").flow_context.set("greeting", "hi")
+        await flow.inject("t", {"payload": "original"})
+        assert payloads(await flow.received("out", 2)) == ["hi", "original"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("false", False), ("null", None), ("5", "5"), ("{{payload}}", "p")])
+async def test_legacy_val_values_are_booleans_null_or_text(value: str, expected: Any) -> None:
+    async with run_flow(trigger_flow(op1=value, op1type="val", op2=value, op2type="val")) as flow:
+        await flow.inject("t", {"payload": "p"})
+        assert payloads(await flow.received("out", 2)) == [expected, expected]
+
+
+async def test_a_json_value_with_braces_is_not_a_template() -> None:
+    async with run_flow(trigger_flow(op1='{"t": "{{payload}}"}', op1type="json")) as flow:
+        await flow.inject("t", {"payload": "p"})
+        assert payloads(await flow.received("out", 2)) == [{"t": "{{payload}}"}, "0"]
+
+
+async def test_a_first_value_that_fails_is_an_error_and_the_next_message_triggers_afresh() -> None:
+    async with run_flow(observed(trigger_flow(op1='$number(payload)', op1type="jsonata"))) as flow:
+        await flow.inject("t", {"payload": "abc"})
+        [error] = await flow.received("errors")
+        assert error["error"]["message"] == "JSONata expression '$number(payload)' failed: could not convert string to float: 'abc'"
+        await flow.inject("t", {"payload": "5"})
+        assert payloads(await flow.received("out", 2)) == [5, "0"]
 
 
 async def test_json_and_num_values() -> None:
@@ -190,8 +359,27 @@ async def test_json_and_num_values() -> None:
         assert payloads(await flow.received("out", 2)) == [{"a": 1}, 5]
 
 
-def test_bad_value_is_a_validation_error() -> None:
+@pytest.mark.parametrize(
+    ("props", "field", "message"),
+    [
+        ({"op1": "{not json", "op1type": "json"}, "op1", "invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+        ({"op2": "x", "op2type": "num"}, "op2", "'x' is not a number"),
+        ({"outputs": 3}, "outputs", "must be 1 or 2"),
+        ({"bytopic": "topic", "topic": "a..b"}, "topic", "cannot parse property path 'a..b' at position 2"),
+    ],
+)
+def test_bad_settings_are_validation_errors_at_their_field(props: dict[str, Any], field: str, message: str) -> None:
     with pytest.raises(FlowError) as info:
-        build(trigger_flow(op1="{not json", op1type="json"))
-    [problem] = info.value.problems
-    assert (problem.node_id, problem.field) == ("t", "op1")
+        build(trigger_flow(**props))
+    assert [(p.node_id, p.field, p.message) for p in info.value.problems] == [("t", field, message)]
+
+
+async def test_second_messages_that_outlast_the_drain_are_dropped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    nodes = trigger_flow(bytopic="topic", duration="1", units="hr")
+    async with run_flow({"settings": {"drainTimeout": 0.05}, "nodes": nodes}) as flow:
+        await flow.inject("t", {"topic": "a"})
+        await flow.inject("t", {"topic": "b"})
+        runtime = flow.runtime
+    assert runtime.in_flight == 0
+    assert "closing with 2 second message(s) not yet sent; they are dropped" in caplog.text
