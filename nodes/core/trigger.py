@@ -137,7 +137,7 @@ class Trigger(Node):
             return None
         if state is None or self._loop:
             return self._arm(key, state, msg)
-        if self._extend and self._duration > 0:
+        if self._extend and self._wait(msg) > 0:
             if self._op2type == "payl":
                 state.latest = clone(msg)
             if state.handle is not None:
@@ -167,31 +167,39 @@ class Trigger(Node):
         except PathError as exc:
             del self._topics[key]
             raise NodeError(str(exc)) from None
-        if self._loop:
+        wait = self._wait(msg)
+        if wait == 0:
+            pass  # Node-RED's "wait to be reset", also when msg.delay overrides the duration with 0
+        elif self._loop:
             if state.handle is not None:
                 state.handle.cancel()
             if self._op1type != "nul":
-                self._repeat(state, clone(msg))
-        elif self._duration > 0:
+                self._repeat(state, clone(msg), wait)
+        else:
             if self._op2type != "nul":
                 state.held = self.hold(msg)
-            state.handle = self.call_later(self._wait(msg), self._second, key, state, msg)
+            state.handle = self.call_later(max(0.0, wait), self._second, key, state, msg)
         self._show_topics()
         return clone(msg) if self._op1type != "nul" else None
 
     def _wait(self, msg: Msg) -> float:
+        """Seconds to wait (or between resends): `msg.delay` in ms when overriding is on, as Node-RED reads it."""
         if self.props.overrideDelay and "delay" in msg:
             ms = parse_float(msg["delay"])
             if not math.isnan(ms):
-                return max(0.0, ms / 1000)
+                return ms / 1000
         return self._duration
 
-    def _repeat(self, state: _Topic, msg: Msg) -> None:
-        def resend() -> None:
-            self.send(clone(msg))
-            state.handle = self.call_later(self._duration, resend)
+    def _repeat(self, state: _Topic, msg: Msg, every: float) -> None:
+        every = max(0.001, every)  # a negative msg.delay: Node.js clamps an interval to 1 ms
 
-        state.handle = self.call_later(self._duration, resend)
+        def resend() -> None:
+            if self._op1type == "date" and self._op1 is not None:
+                msg["payload"] = self._op1(msg, self)  # Node-RED stamps every resend afresh
+            self.send(clone(msg))
+            state.handle = self.call_later(every, resend)
+
+        state.handle = self.call_later(every, resend)
 
     def _second(self, key: Any, state: _Topic, msg: Msg) -> None:
         """The wait is over: send the second message (if any) and forget the topic."""

@@ -313,6 +313,38 @@ async def test_override_delay_from_msg_delay() -> None:
         assert offsets(flow, "out", start) == pytest.approx([0, 0.015], abs=TOLERANCE)
 
 
+async def test_an_overriding_msg_delay_of_0_waits_for_a_reset_as_a_duration_of_0_does() -> None:
+    async with run_flow(trigger_flow(op1="a", op2="b", duration="20", overrideDelay=True)) as flow:
+        start = now()
+        await inject_at(flow, "t", start, [(0, {"payload": 1, "delay": 0}), (0.5, {"payload": 2}), (1.0, {"reset": True}), (1.1, {"payload": 3})])
+        assert payloads(await flow.received("out", 3)) == ["a", "a", "b"]
+        assert offsets(flow, "out", start) == pytest.approx([0, 1.1, 1.12], abs=TOLERANCE), "nothing more until the reset"
+
+
+async def test_an_overriding_msg_delay_times_a_trigger_whose_duration_is_0() -> None:
+    async with run_flow(trigger_flow(op1="a", op2="b", duration="0", overrideDelay=True)) as flow:
+        start = now()
+        await flow.inject("t", {"payload": 1, "delay": 40})
+        assert payloads(await flow.received("out", 2)) == ["a", "b"]
+        assert offsets(flow, "out", start) == pytest.approx([0, 0.04], abs=TOLERANCE)
+
+
+async def test_an_overriding_msg_delay_sets_the_resend_interval() -> None:
+    async with run_flow(trigger_flow(overrideDelay=True, **RESEND)) as flow:
+        start = now()
+        await inject_at(flow, "t", start, [(0, {"payload": 1, "delay": 25}), (0.06, {"reset": True})])
+        assert offsets(flow, "out", start) == pytest.approx([0, 0.025, 0.05], abs=TOLERANCE)
+
+
+async def test_each_resend_of_a_date_is_stamped_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    readings = iter(range(1000, 100_000, 1000))
+    monkeypatch.setattr("runtime.properties.time.time", lambda: next(readings))
+    async with run_flow(trigger_flow(**{**RESEND, "op1": "", "op1type": "date"})) as flow:
+        start = now()
+        await inject_at(flow, "t", start, [(0, {"payload": 1}), (0.035, {"reset": True})])
+        assert payloads(flow.sink("out").messages) == [1_000_000, 2_000_000, 3_000_000, 4_000_000], "Node-RED's Date.now() on every resend"
+
+
 @pytest.mark.parametrize("scope", ["flow", "global"])
 async def test_typed_values_and_templates(scope: str) -> None:
     async with run_flow(trigger_flow(op1="Hello {{payload}}", op1type="str", op2="level", op2type=scope)) as flow:
