@@ -40,6 +40,8 @@ class FileStore(MemoryStore):
         self.directory = directory
         self.flush_interval = flush_interval
         self._dirty: set[str] = set()
+        #: Scopes a flush has taken out of `_dirty` and not yet renamed into place.
+        self._writing: set[str] = set()
         self._names: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
         # One flush at a time: a second flusher (a signal handler, another
@@ -100,13 +102,22 @@ class FileStore(MemoryStore):
 
         Every scope is attempted; one that fails stays dirty for the next
         flush, and the first failure is raised once all have been tried.
+
+        A flush may run on top of another in the same thread: a second
+        SIGINT/SIGTERM calls `Contexts.flush_sync` from a signal handler,
+        possibly in the middle of the closing flush, and then ends the
+        process, so the flush below never renames its file. The scopes still
+        being written below are written again here (same values: nothing
+        runs below while the handler does).
         """
         with self._flushing:
             failure: Exception | None = None
-            if self._dirty:
+            pending = sorted(self._dirty | self._writing)
+            if pending:
                 self.directory.mkdir(parents=True, exist_ok=True)
-            for scope in sorted(self._dirty):
+            for scope in pending:
                 self._dirty.discard(scope)  # discarded first: a set() during the write marks it dirty again
+                self._writing.add(scope)
                 try:
                     self._write(scope)
                 except BaseException as exc:
@@ -114,6 +125,8 @@ class FileStore(MemoryStore):
                     if not isinstance(exc, Exception):
                         raise
                     failure = failure or exc
+                finally:
+                    self._writing.discard(scope)
             if failure is not None:
                 raise failure
 

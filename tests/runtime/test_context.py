@@ -368,6 +368,39 @@ async def test_flush_sync_alongside_the_periodic_flush(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == ["global.json"]
 
 
+class _ProcessEnds(BaseException):
+    """Stands for os._exit: the flush below the signal handler never resumes."""
+
+
+@pytest.mark.parametrize("below_resumes", [False, True], ids=["process-ends", "flush-below-resumes"])
+async def test_a_flush_run_on_top_of_a_flush_writes_the_scope_being_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, below_resumes: bool) -> None:
+    # A second SIGTERM that lands during the closing flush runs flush_sync in the same
+    # (main) thread, on top of it, then ends the process before that flush renames its file.
+    store = FileStore(tmp_path)
+    store.set("global", "kept", "value")
+    real_fsync = os.fsync
+    signalled = False
+
+    def second_signal_during_fsync(fd: int) -> None:
+        nonlocal signalled
+        real_fsync(fd)
+        if not signalled:
+            signalled = True
+            store.flush()
+            if not below_resumes:
+                raise _ProcessEnds
+
+    monkeypatch.setattr(os, "fsync", second_signal_during_fsync)
+    if below_resumes:
+        store.flush()
+    else:
+        with pytest.raises(_ProcessEnds):
+            store.flush()
+    assert signalled
+    assert json.loads((tmp_path / "global.json").read_text()) == {"kept": "value"}
+    assert [p.name for p in tmp_path.iterdir()] == ["global.json"]
+
+
 async def test_flush_sync_keeps_going_past_a_failing_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     settings = {"file": {"module": "file", "dir": "one", "flushInterval": 3600}, "other": {"module": "file", "dir": "two", "flushInterval": 3600}}
     async with run_flow(with_settings([{"id": "a", "type": "junction"}], contextStorage=settings), base_dir=tmp_path) as flow:

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from _oai_common import KEY, WEATHER_TOOL
-from nodes.openai.emulator import RunningEmulator, serve
+from nodes.openai.emulator import RunningEmulator, _spec, serve
 
 
 
@@ -25,6 +25,10 @@ def _quiet_sdk_deprecations() -> Any:
 
 @pytest.fixture
 async def emu() -> AsyncIterator[RunningEmulator]:
+    # The emulator reads OpenAI's OpenAPI document on the first request that needs it: 1-2 s
+    # alone, over 10 s at load average 16, which landed inside whichever test's 10 s wait came
+    # first in a worker (createSpeech's, once). Read once per worker here, outside any test's wait.
+    _spec.operations()
     async with serve(api_key=KEY, demo=True) as running:
         yield running
 
