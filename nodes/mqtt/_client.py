@@ -162,6 +162,11 @@ class AsyncioClient(mqtt.Client):
         self._deliver_scheduled = False
         self._held_acks: list[tuple[int, int]] = []
         self._parked_peak = 0
+        #: PINGREQs sent and PINGRESPs received on this socket (a PINGRESP answers the oldest PINGREQ).
+        self._pings_sent = 0
+        self._pings_answered = 0
+        #: `handled_so_far` futures with the PINGREQ count that answers them.
+        self._ping_waiters: deque[tuple[int, asyncio.Future[bool]]] = deque()
         #: Called when parking passed twice `park_limit` with acks awaited and reading stopped anyway.
         self.on_overflow: Callable[[], None] | None = None
         #: Parked PUBLISH bytes (plus per-packet overhead) above which the socket is not read.
@@ -194,6 +199,7 @@ class AsyncioClient(mqtt.Client):
         self._parked_bytes = 0
         self._held_acks.clear()
         self._read_paused = False
+        self._pings_sent = self._pings_answered = 0
         self._attached = sock
         if not self._read_paused:
             self._aio_loop.add_reader(sock, self._on_readable)
@@ -263,6 +269,43 @@ class AsyncioClient(mqtt.Client):
             self._held_acks.append((mid, qos))
             return MQTTErrorCode.MQTT_ERR_SUCCESS
         return super().ack(mid, qos)
+
+    def handled_so_far(self) -> asyncio.Future[bool]:
+        """Resolves True once the broker has handled every packet written before this call.
+
+        A broker handles the packets of one connection in order, but nothing
+        orders them against another connection's: Mosquitto reads one packet
+        per socket per turn of its loop, so a new connection with the same
+        client id can take the session over while the old one's last acks are
+        still unread; they are lost and the broker redelivers those messages.
+        A PINGREQ queued behind the acks is answered only after them, so its
+        PINGRESP proves they arrived. False: the connection went first.
+        """
+        future = self._aio_loop.create_future()
+        if self._sock is None or self._send_pingreq() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            future.set_result(False)
+            return future
+        self.read_for_acks()  # the answer must not wait behind unread parked data
+        self._ping_waiters.append((self._pings_sent, future))
+        return future
+
+    def _send_pingreq(self) -> MQTTErrorCode:
+        """Counted, keep-alive pings too: a PINGRESP answers the oldest PINGREQ, not necessarily ours."""
+        rc = super()._send_pingreq()
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._pings_sent += 1
+        return rc
+
+    def _handle_pingresp(self) -> MQTTErrorCode:
+        rc = super()._handle_pingresp()
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._pings_answered += 1
+            waiters = self._ping_waiters
+            while waiters and waiters[0][0] <= self._pings_answered:
+                _, future = waiters.popleft()
+                if not future.done():
+                    future.set_result(True)
+        return rc
 
     def read_for_acks(self) -> bool:
         """Read again although parking is over the limit, as an ack is awaited; False past twice the limit."""
@@ -630,6 +673,10 @@ class AsyncioClient(mqtt.Client):
     # -- closing -----------------------------------------------------------------------
 
     def _aio_socket_close(self, client: Any, userdata: Any, sock: Any) -> None:
+        waiters, self._ping_waiters = self._ping_waiters, deque()
+        for _, future in waiters:
+            if not future.done():
+                future.set_result(False)
         if sock is self._attached:
             if self._reading:
                 try:

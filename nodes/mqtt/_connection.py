@@ -30,6 +30,10 @@ event loop), keeps it connected, and is where the delivery guarantees live:
   maximum, Mosquitto's `max_inflight_messages` for 3.1.1) therefore limits how
   much the broker sends before the flow has caught up. An ack whose connection
   has gone is not sent (the broker redelivers it: a duplicate, never a loss).
+* **Clean close**: after the publishes' acks, a PINGREQ round trip proves
+  the broker handled every ack we sent before DISCONNECT goes out, so the
+  next connection with our client id (a deploy, a restart) cannot take the
+  session over ahead of them and get those messages again.
 * **Backpressure**: a subscriber whose queue is over its high-water mark
   calls `pause()`: incoming PUBLISHes (any QoS) are parked as raw bytes until
   it `resume()`s, while the acks to our own publishes are still read, so a
@@ -283,6 +287,8 @@ class BrokerConnection:
             deadline = loop.time() + timeout
             await self._settle(deadline)
             if self.connected:
+                await self._confirm_handled(deadline)
+            if self.connected:
                 # queued after every packet still unsent: paho writes it last, then closes the socket
                 client.disconnect()
                 assert self._lost is not None
@@ -332,6 +338,24 @@ class BrokerConnection:
             _, not_yet = await asyncio.wait(waits, timeout=left)
             if not_yet:
                 return
+
+    async def _confirm_handled(self, deadline: float) -> None:
+        """Wait (up to `deadline`) until the broker has handled every ack we sent, before DISCONNECT.
+
+        Closing right after the last acks would let the next connection with
+        this client id (the new flows of a deploy, the next run) overtake them
+        at the broker: the session is taken over with those messages still
+        unacknowledged, and they are delivered again although the flow
+        finished them (see `AsyncioClient.handled_so_far`).
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            handled = await asyncio.wait_for(self._client.handled_so_far(), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            handled = False
+        if not handled and self.connected:
+            self.log.warning("closing before %s:%s confirmed the last acknowledgements: the broker may deliver those messages again",
+                             self.settings.host, self.settings.port)
 
     def _ack_waiter(self, mid: int) -> asyncio.Future[None]:
         waiter = self._ack_waiters.get(mid)

@@ -1,7 +1,15 @@
-"""A deploy while QoS 1 MQTT traffic flows: the old flows drain, the new ones take over, nothing lost or doubled."""
+"""A deploy while QoS 1 MQTT traffic flows: the old flows drain, the new ones take over, nothing lost or doubled.
+
+Doubles came from the hand-over of the persistent session: the old
+connection's last acks unread by Mosquitto when the new connection took the
+session over (or when it hit the closed socket), so those messages went to the
+new flows again. Here that happens only under load, now and then;
+tests/nodes/mqtt/test_session_handover.py forces it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -22,6 +30,10 @@ TOKEN = "deploy-token-0123456789abcdef"
 #: 2-core machine (load average 13-16) it fell from 500 to under 50 messages/s, and 20 s for the
 #: last 2250 messages ran out. The test's own hang limit (pytest-timeout) is raised to match.
 HANG = 180
+
+
+def _ids(sink: Peer) -> list[int]:
+    return [json.loads(payload)["i"] for payload in sink.payloads()]
 
 
 def _flow(port: int, mark: str) -> list[dict[str, Any]]:
@@ -68,7 +80,11 @@ async def test_deploy_under_qos1_load_loses_and_doubles_nothing(mosquitto: Mosqu
             await wait_until(lambda: len(sink.messages) >= N, HANG, f"{N} messages through (got {len(sink.messages)})")
             publisher.join(10)
             await flow.idle()
-            ids = [json.loads(m.payload)["i"] for m in sink.messages]
+            if len(_ids(sink)) > len(set(_ids(sink))):
+                # duplicates brought the count to N early: let the rest arrive, so that "lost" names real losses only
+                with contextlib.suppress(AssertionError):
+                    await wait_until(lambda: len(set(_ids(sink))) >= N, 5, "every message")
+            ids = _ids(sink)
             marks = {json.loads(m.payload)["by"] for m in sink.messages}
     finally:
         stop.set()
