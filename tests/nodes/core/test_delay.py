@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from _clock import inject_at, now, offsets, payloads
+from _observe import observed, statuses
 
 from runtime import FlowError
-from runtime.testing import Flow, build, run_flow
+from runtime.testing import build, run_flow
 
 pytestmark = pytest.mark.looptime
 
@@ -31,27 +32,6 @@ def delay_flow(outputs: int = 1, settings: dict[str, Any] | None = None, **props
         {"id": "dropped", "type": "test-sink"},
     ]
     return {"settings": settings, "nodes": nodes} if settings else nodes
-
-
-def observed(flow: Any) -> Any:
-    """The flow plus what a user watches of node "d": its status ("statuses"), its errors
-    ("errors") and the messages it has finished with ("completed")."""
-    nodes = flow["nodes"] if isinstance(flow, dict) else flow
-    nodes = [
-        *nodes,
-        {"id": "st", "type": "status", "scope": ["d"], "wires": [["statuses"]]},
-        {"id": "c", "type": "catch", "scope": ["d"], "wires": [["errors"]]},
-        {"id": "cp", "type": "complete", "scope": ["d"], "wires": [["completed"]]},
-        {"id": "statuses", "type": "test-sink"},
-        {"id": "errors", "type": "test-sink"},
-        {"id": "completed", "type": "test-sink"},
-    ]
-    return {**flow, "nodes": nodes} if isinstance(flow, dict) else nodes
-
-
-def statuses(flow: Flow) -> list[tuple[Any, Any, Any]]:
-    """(fill, shape, text) of each status node "d" showed, in order."""
-    return [(m["status"].get("fill"), m["status"].get("shape"), m["status"].get("text")) for m in flow.sink("statuses").messages]
 
 
 def without_msgid(msg: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +173,7 @@ async def test_flush_takes_a_count_and_true_means_all_and_a_bare_flush_from_a_wi
 
 async def test_a_delay_longer_than_a_second_shows_how_many_messages_wait() -> None:
     # Node-RED shows the count only for delays over a second (and always in delayv mode).
-    async with run_flow(observed(delay_flow(pauseType="delay", timeout=2, timeoutUnits="seconds"))) as flow:
+    async with run_flow(observed(delay_flow(pauseType="delay", timeout=2, timeoutUnits="seconds"), "d")) as flow:
         start = now()
         await inject_at(flow, "d", start, [(0, {"payload": 0}), (0.5, {"payload": 1}), (3, {"payload": 2}), (3.5, {"reset": True})])
         await flow.settle()
@@ -212,7 +192,7 @@ async def test_a_delay_longer_than_a_second_shows_how_many_messages_wait() -> No
     ids=["delay of 1 s", "delayv"],
 )
 async def test_a_delay_of_a_second_or_less_shows_no_count_but_delayv_always_does(props: dict[str, Any], shown: list[Any]) -> None:
-    async with run_flow(observed(delay_flow(**props))) as flow:
+    async with run_flow(observed(delay_flow(**props), "d")) as flow:
         await flow.inject("d", {"payload": 1})
         await flow.received("out")
         assert statuses(flow) == shown
@@ -228,7 +208,7 @@ async def test_a_delay_of_a_second_or_less_shows_no_count_but_delayv_always_does
     ids=["delay", "rate", "queue"],
 )
 async def test_a_message_is_complete_when_it_leaves_the_node(props: dict[str, Any]) -> None:
-    async with run_flow(observed(delay_flow(**props))) as flow:
+    async with run_flow(observed(delay_flow(**props), "d")) as flow:
         start = now()
         await flow.inject("d", {"topic": "a", "payload": 1})
         await flow.inject("d", {"topic": "b", "payload": 2})
@@ -273,7 +253,7 @@ async def test_rate_limit_with_nb_rate_units(rate: float, nb_rate_units: float, 
 
 
 async def test_rate_limit_shows_the_queue_depth_at_most_every_half_second() -> None:
-    async with run_flow(observed(delay_flow(pauseType="rate", rate=1, rateUnits="second"))) as flow:
+    async with run_flow(observed(delay_flow(pauseType="rate", rate=1, rateUnits="second"), "d")) as flow:
         start = now()
         for n in range(4):
             await flow.inject("d", {"payload": n})
@@ -285,7 +265,7 @@ async def test_rate_limit_shows_the_queue_depth_at_most_every_half_second() -> N
 
 
 async def test_rate_limit_flush_and_reset_show_what_is_left() -> None:
-    async with run_flow(observed(delay_flow(pauseType="rate", rate=1, rateUnits="second"))) as flow:
+    async with run_flow(observed(delay_flow(pauseType="rate", rate=1, rateUnits="second"), "d")) as flow:
         start = now()
         for n in range(4):
             await flow.inject("d", {"payload": n})
@@ -317,7 +297,7 @@ async def test_rate_limit_reset_with_flush_while_idle_sends_the_message_without_
 
 async def test_rate_limit_queue_over_node_message_buffer_max_length_is_dropped_with_an_error() -> None:
     flow_data = delay_flow(settings={"nodeMessageBufferMaxLength": 2}, pauseType="rate", rate=1, rateUnits="minute")
-    async with run_flow(observed(flow_data)) as flow:
+    async with run_flow(observed(flow_data, "d")) as flow:
         for n in range(4):
             await flow.inject("d", {"payload": n})
         [error] = await flow.received("errors")
@@ -360,7 +340,7 @@ async def test_rate_limit_drop_sends_only_after_more_than_an_interval() -> None:
 
 
 async def test_rate_limit_drop_takes_msg_rate_and_reset_restores_the_configured_rate() -> None:
-    async with run_flow(observed(delay_flow(pauseType="rate", rate=1, rateUnits="minute", drop=True, allowrate=True))) as flow:
+    async with run_flow(observed(delay_flow(pauseType="rate", rate=1, rateUnits="minute", drop=True, allowrate=True), "d")) as flow:
         start = now()
         schedule = [(0, {"payload": 0, "rate": 10}), (0.02, {"payload": 1}), (0.03, {"reset": True}), (0.04, {"payload": 2}), (0.06, {"payload": 3})]
         await inject_at(flow, "d", start, schedule)
@@ -526,7 +506,7 @@ async def test_per_topic_control_messages_are_not_queued_and_messages_with_flush
 
 
 async def test_per_topic_reset_restores_the_configured_rate_and_says_reset() -> None:
-    async with run_flow(observed(delay_flow(pauseType="queue", rate=1, nbRateUnits=0.1, rateUnits="second", allowrate=True))) as flow:
+    async with run_flow(observed(delay_flow(pauseType="queue", rate=1, nbRateUnits=0.1, rateUnits="second", allowrate=True), "d")) as flow:
         start = now()
         schedule = [(0, {"topic": "a", "payload": "a1", "rate": 10}), (0.015, {"reset": True}), (0.03, {"topic": "b", "payload": "b1"})]
         await inject_at(flow, "d", start, schedule)

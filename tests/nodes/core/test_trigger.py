@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from _clock import inject_at, now, offsets, payloads
+from _observe import observed, statuses
 
 from runtime import FlowError
-from runtime.testing import Flow, build, run_flow, wait_until
+from runtime.testing import build, run_flow, wait_until
 
 pytestmark = pytest.mark.looptime
 
@@ -29,25 +30,6 @@ def trigger_flow(outputs: int = 1, **props: Any) -> list[dict[str, Any]]:
         {"id": "out", "type": "test-sink"},
         {"id": "second", "type": "test-sink"},
     ]
-
-
-def observed(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The flow plus what a user watches of node "t": its status ("statuses"), its errors
-    ("errors") and the messages it has finished with ("completed")."""
-    return [
-        *nodes,
-        {"id": "st", "type": "status", "scope": ["t"], "wires": [["statuses"]]},
-        {"id": "c", "type": "catch", "scope": ["t"], "wires": [["errors"]]},
-        {"id": "cp", "type": "complete", "scope": ["t"], "wires": [["completed"]]},
-        {"id": "statuses", "type": "test-sink"},
-        {"id": "errors", "type": "test-sink"},
-        {"id": "completed", "type": "test-sink"},
-    ]
-
-
-def statuses(flow: Flow) -> list[tuple[Any, Any, Any]]:
-    """(fill, shape, text) of each status node "t" showed, in order."""
-    return [(m["status"].get("fill"), m["status"].get("shape"), m["status"].get("text")) for m in flow.sink("statuses").messages]
 
 
 def without_msgid(msg: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +98,7 @@ async def test_the_latest_message_as_second_is_the_message_as_it_arrived() -> No
 
 async def test_extend_uses_the_latest_msg_delay_and_finishes_each_message_when_replaced_or_sent() -> None:
     props = {"op1": "a", "op2": "b", "extend": True, "duration": "100", "overrideDelay": True}
-    async with run_flow(observed(trigger_flow(**props))) as flow:
+    async with run_flow(observed(trigger_flow(**props), "t")) as flow:
         start = now()
         await inject_at(flow, "t", start, [(0, {"payload": 0}), (0.05, {"payload": 1, "delay": 30})])
         assert payloads(await flow.received("out", 2)) == ["a", "b"]
@@ -127,7 +109,7 @@ async def test_extend_uses_the_latest_msg_delay_and_finishes_each_message_when_r
 
 
 async def test_extend_without_a_second_message_sends_nothing_more() -> None:
-    async with run_flow(observed(trigger_flow(op1="a", op2="", op2type="nul", extend=True, duration="100"))) as flow:
+    async with run_flow(observed(trigger_flow(op1="a", op2="", op2type="nul", extend=True, duration="100"), "t")) as flow:
         start = now()
         await inject_at(flow, "t", start, [(0, {"payload": 0}), (0.05, {"payload": 1})])
         await asyncio.sleep(1)
@@ -137,7 +119,7 @@ async def test_extend_without_a_second_message_sends_nothing_more() -> None:
 
 
 async def test_a_message_is_complete_when_its_second_message_is_sent() -> None:
-    async with run_flow(observed(trigger_flow())) as flow:
+    async with run_flow(observed(trigger_flow(), "t")) as flow:
         start = now()
         await flow.inject("t", {"payload": "x"})
         await flow.received("out", 2)
@@ -147,7 +129,7 @@ async def test_a_message_is_complete_when_its_second_message_is_sent() -> None:
 
 
 async def test_without_a_second_message_a_message_is_complete_at_once() -> None:
-    async with run_flow(observed(trigger_flow(op2="", op2type="nul"))) as flow:
+    async with run_flow(observed(trigger_flow(op2="", op2type="nul"), "t")) as flow:
         start = now()
         await flow.inject("t", {"payload": "x"})
         assert payloads(await flow.received("completed")) == ["1"]
@@ -158,7 +140,7 @@ async def test_without_a_second_message_a_message_is_complete_at_once() -> None:
 
 
 async def test_status_shows_a_dot_while_triggered_with_the_count_of_topics_when_more_than_one() -> None:
-    async with run_flow(observed(trigger_flow(bytopic="topic", duration="100"))) as flow:
+    async with run_flow(observed(trigger_flow(bytopic="topic", duration="100"), "t")) as flow:
         start = now()
         await inject_at(flow, "t", start, [(0, {"topic": "a"}), (0.01, {"topic": "b"}), (0.02, {"topic": "b", "reset": True})])
         await asyncio.sleep(1)
@@ -377,7 +359,7 @@ async def test_a_json_value_with_braces_is_not_a_template() -> None:
 
 
 async def test_a_first_value_that_fails_is_an_error_and_the_next_message_triggers_afresh() -> None:
-    async with run_flow(observed(trigger_flow(op1='$number(payload)', op1type="jsonata"))) as flow:
+    async with run_flow(observed(trigger_flow(op1='$number(payload)', op1type="jsonata"), "t")) as flow:
         await flow.inject("t", {"payload": "abc"})
         [error] = await flow.received("errors")
         assert error["error"]["message"] == "JSONata expression '$number(payload)' failed: could not convert string to float: 'abc'"
