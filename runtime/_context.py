@@ -52,54 +52,52 @@ class Context:
         #: a tab's flow context has the global context, node and global contexts have none.
         self.parent = parent
 
-    def _follow(self, key: str, store: str | None) -> tuple[Context | None, str, str | None]:
-        """Where a `$parent.`-prefixed key lives: the context that many levels up (None past the top) and the rest."""
-        inline, rest = split_store(key)
-        ctx: Context | None = self
-        while ctx is not None and (rest == PARENT or rest.startswith(PARENT + ".")):
-            ctx = ctx.parent
-            rest = rest[len(PARENT) + 1 :]
-        return (ctx if rest else None), rest, store or inline
+    def _store(self, store: str | None, key: str) -> tuple[Store, str | None, str]:
+        """The backend, scope and key a key names: its inline store, and each `$parent.` one context up.
 
-    def _store(self, store: str | None, key: str) -> tuple[Store, str]:
+        The scope is None past the top (a node or global context has no parent):
+        Node-RED reads such a key as missing and writes nothing.
+        """
         inline, key = split_store(key)
-        return self._contexts.store(store or inline), key
+        ctx: Context | None = self
+        while ctx is not None and (key == PARENT or key.startswith(PARENT + ".")):
+            ctx = ctx.parent
+            key = key[len(PARENT) + 1 :]
+            if inline is None:
+                inline, key = split_store(key)
+        return self._contexts.store(store or inline), (ctx._scope if ctx is not None and key else None), key
 
-    def _top(self, store: str | None, key: str) -> tuple[Store, str]:
-        backend, key = self._store(store, key)
+    def _top(self, store: str | None, key: str) -> tuple[Store, str, str]:
+        backend, scope, key = self._store(store, key)
+        if scope is None:
+            raise ContextStoreError(f"context key {key!r}: no context that many levels up")
         keys = parse_path(key)
         if len(keys) != 1:
             raise ContextStoreError(f"context key {key!r}: incr and compare_and_set take a top-level key, not a path")
-        return backend, str(keys[0])
+        return backend, scope, str(keys[0])
 
     def get(self, key: str, store: str | None = None) -> Any:
-        if PARENT in key:
-            ctx, key, store = self._follow(key, store)
-            if ctx is not self:
-                return None if ctx is None else ctx.get(key, store)
-        backend, key = self._store(store, key)
+        backend, scope, key = self._store(store, key)
+        if scope is None:
+            return None
         keys = parse_path(key)
-        value = backend.get(self._scope, str(keys[0]))
+        value = backend.get(scope, str(keys[0]))
         return get_path(value, keys[1:]) if len(keys) > 1 else value
 
     def set(self, key: str, value: Any = None, store: str | None = None) -> None:
-        if PARENT in key:
-            ctx, key, store = self._follow(key, store)
-            if ctx is not self:
-                if ctx is not None:
-                    ctx.set(key, value, store)
-                return
-        backend, key = self._store(store, key)
+        backend, scope, key = self._store(store, key)
+        if scope is None:
+            return
         keys = parse_path(key)
         head = str(keys[0])
         if len(keys) == 1:
             if value is None:
-                backend.delete(self._scope, head)
+                backend.delete(scope, head)
             else:
-                backend.set(self._scope, head, value)
+                backend.set(scope, head, value)
             return
-        root = _changed(backend.get(self._scope, head), keys[1:], value)
-        backend.set(self._scope, head, root)
+        root = _changed(backend.get(scope, head), keys[1:], value)
+        backend.set(scope, head, root)
 
     def delete(self, key: str, store: str | None = None) -> None:
         self.set(key, None, store)
@@ -109,42 +107,36 @@ class Context:
 
     def incr(self, key: str, by: float = 1, store: str | None = None) -> int | float:
         """Add `by` to a number (absent counts as 0) atomically and return the new value."""
-        backend, key = self._top(store, key)
-        return backend.incr(self._scope, key, by)
+        backend, scope, key = self._top(store, key)
+        return backend.incr(scope, key, by)
 
     def compare_and_set(self, key: str, expected: Any, new: Any, store: str | None = None) -> bool:
         """Set `new` (None deletes) only if the value is `expected` (None: absent); True if it was set."""
-        backend, key = self._top(store, key)
-        return backend.compare_and_set(self._scope, key, expected, new)
+        backend, scope, key = self._top(store, key)
+        return backend.compare_and_set(scope, key, expected, new)
 
     async def aget(self, key: str, store: str | None = None) -> Any:
-        if PARENT in key:
-            ctx, key, store = self._follow(key, store)
-            if ctx is not self:
-                return None if ctx is None else await ctx.aget(key, store)
-        backend, key = self._store(store, key)
+        backend, scope, key = self._store(store, key)
+        if scope is None:
+            return None
         keys = parse_path(key)
-        value = await backend.aget(self._scope, str(keys[0]))
+        value = await backend.aget(scope, str(keys[0]))
         return get_path(value, keys[1:]) if len(keys) > 1 else value
 
     async def aset(self, key: str, value: Any = None, store: str | None = None) -> None:
-        if PARENT in key:
-            ctx, key, store = self._follow(key, store)
-            if ctx is not self:
-                if ctx is not None:
-                    await ctx.aset(key, value, store)
-                return
-        backend, key = self._store(store, key)
+        backend, scope, key = self._store(store, key)
+        if scope is None:
+            return
         keys = parse_path(key)
         head = str(keys[0])
         if len(keys) == 1:
             if value is None:
-                await backend.adelete(self._scope, head)
+                await backend.adelete(scope, head)
             else:
-                await backend.aset(self._scope, head, value)
+                await backend.aset(scope, head, value)
             return
-        root = _changed(await backend.aget(self._scope, head), keys[1:], value)
-        await backend.aset(self._scope, head, root)
+        root = _changed(await backend.aget(scope, head), keys[1:], value)
+        await backend.aset(scope, head, root)
 
     async def adelete(self, key: str, store: str | None = None) -> None:
         await self.aset(key, None, store)
@@ -153,12 +145,12 @@ class Context:
         return await self._contexts.store(store).akeys(self._scope)
 
     async def aincr(self, key: str, by: float = 1, store: str | None = None) -> int | float:
-        backend, key = self._top(store, key)
-        return await backend.aincr(self._scope, key, by)
+        backend, scope, key = self._top(store, key)
+        return await backend.aincr(scope, key, by)
 
     async def acompare_and_set(self, key: str, expected: Any, new: Any, store: str | None = None) -> bool:
-        backend, key = self._top(store, key)
-        return await backend.acompare_and_set(self._scope, key, expected, new)
+        backend, scope, key = self._top(store, key)
+        return await backend.acompare_and_set(scope, key, expected, new)
 
 
 def _changed(root: Any, path: list[Any], value: Any) -> Any:
